@@ -1,0 +1,435 @@
+//! Connector profiles: the YAML description of one system (transport, auth, paging,
+//! webhooks, rate limits, entities and their typed fields). A profile is written once per
+//! system and shipped under `rules/connectors/`; the checker resolves rule files against
+//! it and the runtime drives the system's API from it.
+//!
+//! Unknown keys are refused (`deny_unknown_fields`) so a typo in a profile is an error, not a
+//! silently ignored setting.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+/// A whole connector profile.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The connector name used in `ledgerlink.yaml` (`connector: tripletex`).
+    pub name: String,
+    /// A human title.
+    pub title: String,
+    /// Free text: what the system is, links to its API docs.
+    #[serde(default)]
+    pub doc: String,
+    /// How the API is reached.
+    pub transport: Transport,
+    /// Base URL template; `{option}` placeholders are filled from the system's options.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The published spec the profile was checked against, if any.
+    #[serde(default)]
+    pub spec: Option<SpecSource>,
+    /// Options a project sets per system (`company`, `shop`, `path`, …).
+    #[serde(default)]
+    pub options: IndexMap<String, OptionSpec>,
+    /// Authentication.
+    #[serde(default)]
+    pub auth: Auth,
+    /// Default pagination for list operations.
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+    /// Client-side rate limit.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    /// Incoming webhooks.
+    #[serde(default)]
+    pub webhooks: Option<Webhooks>,
+    /// Entities by name.
+    pub entities: IndexMap<String, Entity>,
+}
+
+/// Transport kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// REST with JSON bodies.
+    RestJson,
+    /// JSON-RPC (Tryton).
+    JsonRpc,
+    /// Files: CSV, JSON or NDJSON sources; JSON documents written to a folder.
+    File,
+}
+
+/// Where the facts of a profile come from.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecSource {
+    /// The spec's kind and version (`OpenAPI 3.0.1`, `JSON Schema draft-03`, `docs`).
+    pub kind: String,
+    /// Where it was read (a URL or `owner/repo path @commit`).
+    pub source: String,
+}
+
+/// A per-system option a project may or must set.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionSpec {
+    /// What it is.
+    #[serde(default)]
+    pub doc: String,
+    /// Must the project set it?
+    #[serde(default)]
+    pub required: bool,
+    /// Value used when the project does not set it.
+    #[serde(default)]
+    pub default: Option<serde_yaml_ng::Value>,
+}
+
+/// Authentication of a system.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    /// The scheme.
+    #[serde(default)]
+    pub kind: AuthKind,
+    /// Credential keys the project must give in `systems.<alias>.auth`, each as `env:`/`file:`.
+    #[serde(default)]
+    pub credentials: Vec<String>,
+    /// Header name for `api_key` / `bearer` when not `Authorization`.
+    #[serde(default)]
+    pub header: Option<String>,
+    /// Login or token endpoint for `session_token`, `oauth2_client_credentials`, `json_rpc_login`.
+    #[serde(default)]
+    pub token_url: Option<String>,
+    /// Extra facts (token lifetime, renewal), for people.
+    #[serde(default)]
+    pub doc: String,
+}
+
+/// Authentication schemes the runtime supports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    /// No credentials (local files).
+    #[default]
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// A key in a header.
+    ApiKey,
+    /// HTTP Basic.
+    Basic,
+    /// OAuth2 client-credentials grant.
+    Oauth2ClientCredentials,
+    /// A login call that returns a session token, renewed on expiry.
+    SessionToken,
+    /// JSON-RPC `common.db.login` (Tryton).
+    JsonRpcLogin,
+}
+
+/// Pagination of list operations.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pagination {
+    /// The scheme.
+    pub kind: PaginationKind,
+    /// Query parameter of the page number / offset / cursor.
+    #[serde(default)]
+    pub param: Option<String>,
+    /// Query parameter of the page size.
+    #[serde(default)]
+    pub size_param: Option<String>,
+    /// Largest page size the API accepts.
+    #[serde(default)]
+    pub max_size: Option<u32>,
+    /// JSON pointer of the records in a response (`/values`); empty for a bare array.
+    #[serde(default)]
+    pub items: Option<String>,
+    /// JSON pointer of the next cursor in a response, for `cursor`.
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// Pagination schemes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaginationKind {
+    /// Page numbers.
+    Page,
+    /// Offsets.
+    Offset,
+    /// An opaque cursor in the body.
+    Cursor,
+    /// RFC 8288 `Link: <…>; rel="next"` headers.
+    LinkHeader,
+    /// Everything in one response.
+    None,
+}
+
+/// A client-side rate limit.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Sustained requests per second.
+    pub requests_per_second: rust_decimal::Decimal,
+    /// Burst size.
+    #[serde(default)]
+    pub burst: Option<u32>,
+    /// Largest number of requests in flight.
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+    /// Facts about the server's limit, for people.
+    #[serde(default)]
+    pub doc: String,
+}
+
+/// Incoming webhooks of a system.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhooks {
+    /// How deliveries are authenticated.
+    pub signature: Signature,
+    /// Header that carries a delivery id for de-duplication.
+    #[serde(default)]
+    pub delivery_id_header: Option<String>,
+    /// Header (or body pointer) that says which record changed.
+    #[serde(default)]
+    pub record_id: Option<String>,
+    /// Set-up steps printed by `ledgerlink webhooks --print`.
+    #[serde(default)]
+    pub register: Vec<String>,
+}
+
+/// Webhook signature schemes.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signature {
+    /// The scheme.
+    pub scheme: SignatureScheme,
+    /// The header that carries the signature or token.
+    #[serde(default)]
+    pub header: Option<String>,
+    /// What is signed: `{body}` and `{header:Name}` placeholders; default `{body}`.
+    #[serde(default)]
+    pub payload: Option<String>,
+}
+
+/// Signature schemes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureScheme {
+    /// base64(HMAC-SHA256(secret, payload)).
+    HmacSha256Base64,
+    /// hex(HMAC-SHA256(secret, payload)).
+    HmacSha256Hex,
+    /// base64(HMAC-SHA512(secret, payload)).
+    HmacSha512Base64,
+    /// A shared secret token in a header or the URL (systems that do not sign).
+    SharedToken,
+    /// No webhooks.
+    None,
+}
+
+/// Verification level of a fact.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verified {
+    /// Read in a published machine-readable spec.
+    Spec,
+    /// Read in official documentation.
+    Docs,
+    /// Seen in public client code only.
+    Code,
+    /// Our assumption; to be confirmed with the vendor.
+    #[default]
+    Assumed,
+}
+
+/// An entity (a record type) of a system.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entity {
+    /// What it is.
+    #[serde(default)]
+    pub doc: String,
+    /// How its shape was verified.
+    #[serde(default)]
+    pub verified: Verified,
+    /// API path (REST), model name (JSON-RPC) or file option (file).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The field holding the system's id.
+    pub id: String,
+    /// Operations the API offers.
+    #[serde(default)]
+    pub operations: Vec<Operation>,
+    /// The list filter for "changed since", if the API has one.
+    #[serde(default)]
+    pub changed_since: Option<String>,
+    /// The field holding the last-modified time, used by `newest` conflict decisions.
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    /// How changes become visible: webhook and/or polling.
+    #[serde(default)]
+    pub observe: Vec<Observe>,
+    /// An idempotency key the API honours on create.
+    #[serde(default)]
+    pub idempotency: Option<Idempotency>,
+    /// Where `post` may send this entity (`ledger`, `inbox`); empty for non-vouchers.
+    #[serde(default)]
+    pub destinations: Vec<String>,
+    /// Custom fields addressed as `x.custom[key]`.
+    #[serde(default)]
+    pub custom_fields: Option<CustomFields>,
+    /// Fields by name.
+    pub fields: IndexMap<String, Field>,
+}
+
+/// API operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// List (with pagination).
+    List,
+    /// Get one by id.
+    Get,
+    /// Search by a field value.
+    Search,
+    /// Create.
+    Create,
+    /// Update.
+    Update,
+    /// Delete.
+    Delete,
+}
+
+/// How changes of an entity can be observed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Observe {
+    /// Webhook notifications.
+    Webhook,
+    /// Polling lists and comparing snapshots.
+    Poll,
+}
+
+/// An idempotency key honoured on create.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Idempotency {
+    /// The request header.
+    pub header: String,
+    /// How long the server remembers a key, for people.
+    #[serde(default)]
+    pub doc: String,
+}
+
+/// Custom fields of an entity.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomFields {
+    /// Whether keys are numeric ids or names.
+    pub key: CustomKey,
+    /// The type of every custom field (text when unknown).
+    #[serde(default = "text_type")]
+    pub r#type: FieldType,
+    /// How the runtime resolves a key (for people).
+    #[serde(default)]
+    pub doc: String,
+}
+
+fn text_type() -> FieldType {
+    FieldType::Text
+}
+
+/// Custom field key kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomKey {
+    /// `custom[1041]`
+    Id,
+    /// `custom["EAN"]`
+    Name,
+}
+
+/// A typed field.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    /// Its type.
+    pub r#type: FieldType,
+    /// What it is.
+    #[serde(default)]
+    pub doc: String,
+    /// Must be set on create.
+    #[serde(default)]
+    pub required: bool,
+    /// Set by the system; rules cannot write it.
+    #[serde(default)]
+    pub read_only: bool,
+    /// No two records share a value (a safe match key).
+    #[serde(default)]
+    pub unique: bool,
+    /// The API can search by it.
+    #[serde(default)]
+    pub searchable: bool,
+    /// A field a rule may set to find the record again (an external reference).
+    #[serde(default)]
+    pub external_ref: bool,
+    /// Changes to it are seen by polling or webhooks (default true).
+    #[serde(default = "yes")]
+    pub observable: bool,
+    /// Allowed values of an `enum`.
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// Referenced entity of a `reference`.
+    #[serde(default)]
+    pub entity: Option<String>,
+    /// Nested fields of a `record`, or of each item of a `list`.
+    #[serde(default)]
+    pub fields: IndexMap<String, Field>,
+    /// Item type of a `list` of scalars.
+    #[serde(default)]
+    pub item: Option<FieldType>,
+    /// Longest text accepted.
+    #[serde(default)]
+    pub max_length: Option<u32>,
+    /// Currency field or fixed ISO code of a `money` field.
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Field types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// Text.
+    Text,
+    /// Whole number.
+    Integer,
+    /// Exact decimal (quantities, rates).
+    Decimal,
+    /// An amount of money (exact, in a currency).
+    Money,
+    /// A percentage.
+    Percent,
+    /// A calendar date.
+    Date,
+    /// A date and time.
+    Datetime,
+    /// true / false.
+    Bool,
+    /// One of `values`.
+    Enum,
+    /// A link to another entity (its id).
+    Reference,
+    /// A nested object with `fields`.
+    Record,
+    /// A list of records (`fields`) or of scalars (`item`).
+    List,
+    /// A file (PDF attachment).
+    Binary,
+}

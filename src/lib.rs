@@ -1,0 +1,7 @@
+#![doc = include_str!("../ARCHITECTURE.md")]
+#![warn(missing_docs)]
+
+pub mod connector;
+pub mod diagnostic;
+pub mod source;
+pub mod syntax;
