@@ -3,5 +3,6 @@
 
 pub mod connector;
 pub mod diagnostic;
+pub mod project;
 pub mod source;
 pub mod syntax;

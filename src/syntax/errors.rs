@@ -15,6 +15,7 @@ use crate::{
 fn rule_name(rule: Rule) -> &'static str {
     match rule {
         Rule::EOI => "end of file",
+        Rule::expression_only => "an expression",
         Rule::item | Rule::sync_block | Rule::flow_block | Rule::view_block | Rule::table_block => {
             "a block (`sync`, `flow`, `view` or `table`)"
         }

@@ -31,3 +31,20 @@ pub fn parse(file: &Arc<SourceFile>) -> (Ast, Vec<Diagnostic>) {
         Err(err) => (Ast::default(), vec![errors::syntax_error(file, &err)]),
     }
 }
+
+/// Parses a lone expression, e.g. a standard-library example such as `lower("ÅSE")`.
+pub fn parse_expression(file: &Arc<SourceFile>) -> Result<ast::Expr, Vec<Diagnostic>> {
+    use pest::Parser as _;
+    match parser::RuleParser::parse(parser::Rule::expression_only, &file.text) {
+        Ok(mut pairs) => {
+            let mut builder = build::Builder::new(file);
+            let expr = pairs.next().and_then(|pair| builder.expression_only(pair));
+            let diagnostics = builder.into_diagnostics();
+            match expr {
+                Some(expr) if diagnostics.is_empty() => Ok(expr),
+                _ => Err(diagnostics),
+            }
+        }
+        Err(err) => Err(vec![errors::syntax_error(file, &err)]),
+    }
+}

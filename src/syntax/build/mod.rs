@@ -61,6 +61,19 @@ impl<'f> Builder<'f> {
         Ast { items }
     }
 
+    /// `expression_only = { SOI ~ expr ~ EOI }`
+    pub(crate) fn expression_only(&mut self, pair: Pair<'_, Rule>) -> Option<crate::syntax::ast::Expr> {
+        let at = span(&pair);
+        let inner = children(pair).find(|p| p.as_rule() == Rule::expr);
+        match inner {
+            Some(p) => Some(self.expr(p)),
+            None => {
+                self.missing(at, "an expression");
+                None
+            }
+        }
+    }
+
     /// Records an internal error for a pair of unexpected shape.
     fn bug(&mut self, pair: &Pair<'_, Rule>, expected: &str) {
         self.diagnostics.push(
