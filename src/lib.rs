@@ -1,8 +1,14 @@
 #![doc = include_str!("../ARCHITECTURE.md")]
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod connector;
+pub mod cli;
 pub mod diagnostic;
+pub mod eval;
+//TMP pub mod format;
+pub mod plan;
 pub mod project;
 pub mod source;
+pub mod stdlib;
 pub mod syntax;

@@ -1,1 +1,7 @@
-fn main(){}
+//! The `ledgerlink` binary: parses arguments and hands over to [`ledgerlink::cli`].
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    ledgerlink::cli::run().into()
+}

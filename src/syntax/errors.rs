@@ -114,6 +114,9 @@ pub(super) fn syntax_error(file: &Arc<SourceFile>, err: &pest::error::Error<Rule
         ErrorVariant::ParsingError { positives, .. } => {
             let mut names: Vec<&str> = positives.iter().map(|r| rule_name(*r)).collect();
             names.dedup();
+            if names.len() > 1 {
+                names.retain(|n| *n != "more input");
+            }
             let mut seen = Vec::new();
             names.retain(|n| {
                 let fresh = !seen.contains(n);
@@ -140,7 +143,8 @@ pub(super) fn syntax_error(file: &Arc<SourceFile>, err: &pest::error::Error<Rule
     let mut diagnostic = Diagnostic::new(&codes::SYNTAX_ERROR, message)
         .in_file(file)
         .primary(span, if at_end { "the file ends here" } else { "unexpected here" });
-    if let Some(open) = unclosed_brace(&file.text[..offset.min(file.text.len())]) {
+    let open = if at_end { unclosed_brace(&file.text[..offset.min(file.text.len())]) } else { None };
+    if let Some(open) = open {
         diagnostic = diagnostic
             .secondary(Span::new(open, open + 1), "this `{` is never closed")
             .help("add the missing `}`; every `{` needs a matching `}`");

@@ -9,6 +9,8 @@ mod build;
 mod errors;
 mod parser;
 
+pub(crate) use build::is_valid_date;
+
 use std::sync::Arc;
 
 pub use ast::Ast;

@@ -10,6 +10,8 @@ mod sync;
 mod table;
 mod view;
 
+pub(crate) use expr::is_valid_date;
+
 use std::sync::Arc;
 
 use pest::iterators::Pair;

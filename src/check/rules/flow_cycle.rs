@@ -1,0 +1,101 @@
+#![doc = include_str!("../../../docs/lints/LL404.md")]
+
+use std::collections::HashMap;
+
+use super::Rule;
+use crate::{
+    check::{context::Context, resolve::Facts, walk},
+    diagnostic::{codes, Code, Diagnostic},
+    syntax::ast::Statement,
+};
+
+/// Flows that trigger each other in a circle: A writes what B listens to and back.
+pub struct FlowCycle;
+
+impl Rule for FlowCycle {
+    fn code(&self) -> &'static Code {
+        &codes::FLOW_CYCLE
+    }
+
+    fn check(&self, cx: &Context<'_>, _facts: &Facts, out: &mut Vec<Diagnostic>) {
+        // name → (file, on-span, source entity, written entities)
+        let mut flows = Vec::new();
+        for (file, flow) in walk::flows(cx.project) {
+            let mut source = None;
+            for s in &flow.node.statements {
+                if let Statement::On { source: on, .. } = &s.node {
+                    source = Some((format!("{}.{}", on.node.system.node, on.node.entity.node), s.span));
+                    break;
+                }
+            }
+            let mut written = Vec::new();
+            walk::writes(&flow.node.statements, &mut |w| written.push(format!("{}.{}", w.target.node.system.node, w.target.node.entity.node)));
+            flows.push((flow.node.name.node.clone(), file, source, written));
+        }
+        let listeners: HashMap<&str, Vec<usize>> = flows.iter().enumerate().fold(HashMap::new(), |mut m, (i, f)| {
+            if let Some((entity, _)) = &f.2 {
+                m.entry(entity.as_str()).or_default().push(i);
+            }
+            m
+        });
+        let edges: Vec<Vec<usize>> = flows
+            .iter()
+            .map(|f| f.3.iter().flat_map(|e| listeners.get(e.as_str()).cloned().unwrap_or_default()).collect())
+            .collect();
+        let mut reported = vec![false; flows.len()];
+        for start in 0..flows.len() {
+            if reported[start] {
+                continue;
+            }
+            if let Some(cycle) = find_cycle(start, &edges) {
+                for &i in &cycle {
+                    reported[i] = true;
+                }
+                let names: Vec<&str> = cycle.iter().map(|&i| flows[i].0.as_str()).collect();
+                let (_, file, source, _) = &flows[start];
+                let Some((_, on_span)) = source else { continue };
+                out.push(
+                    Diagnostic::new(&codes::FLOW_CYCLE, format!("flows trigger each other in a circle: {} → {}", names.join(" → "), names[0]))
+                        .primary(*on_span, "listens to what another flow in the circle writes")
+                        .help("break the circle: narrow a trigger with `when` so a flow ignores records the other flow wrote")
+                        .in_file(file),
+                );
+            }
+        }
+    }
+}
+
+/// A cycle through `start`, as flow indexes in order.
+fn find_cycle(start: usize, edges: &[Vec<usize>]) -> Option<Vec<usize>> {
+    let mut stack = vec![(start, vec![start])];
+    let mut seen = vec![false; edges.len()];
+    while let Some((node, path)) = stack.pop() {
+        for &next in &edges[node] {
+            if next == start {
+                return Some(path);
+            }
+            if !seen[next] {
+                seen[next] = true;
+                let mut longer = path.clone();
+                longer.push(next);
+                stack.push((next, longer));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::testing::lint_codes;
+
+    #[test]
+    fn two_flows_feeding_each_other() {
+        let src = r#"
+          flow a { on winner.Quote create acc.Sale { party = 1 reference = "a" } }
+          flow b { on acc.Sale create acc.Sale { party = 1 reference = "b" } }"#;
+        assert!(lint_codes(src).contains(&"LL404"), "{:?}", lint_codes(src));
+        let ok = r#"flow a { on winner.Quote create acc.Sale { party = 1 reference = "a" } }"#;
+        assert!(!lint_codes(ok).contains(&"LL404"));
+    }
+}

@@ -1,0 +1,101 @@
+#![doc = include_str!("../../../docs/lints/LL201.md")]
+
+use crate::{
+    check::types::{Mismatch, Type},
+    diagnostic::{codes, Diagnostic},
+    source::Span,
+    syntax::ast::Ident,
+};
+
+/// A value that does not fit the field it is written to.
+pub fn assignment(value: Span, field: Span, field_type: &Type, value_type: &Type, mismatch: Mismatch) -> Diagnostic {
+    let (message, help) = match mismatch {
+        Mismatch::QuotedNumber => (
+            format!("text cannot be stored in a {field_type} field"),
+            "write the amount as a number without quotes, e.g. `1250.50`, or convert a text field with a function".to_string(),
+        ),
+        Mismatch::DecimalIntoInteger => (
+            format!("a {value_type} cannot be stored in a whole-number field"),
+            "round it first: `round(x, 0)`".to_string(),
+        ),
+        Mismatch::Kind => (
+            format!("a {value_type} cannot be stored in a {field_type} field"),
+            format!("give a {field_type} value here"),
+        ),
+    };
+    let mut diagnostic = Diagnostic::new(&codes::TYPE_MISMATCH, message)
+        .primary(value, format!("this is a {value_type}"))
+        .help(help);
+    if field != value {
+        diagnostic = diagnostic.secondary(field, format!("this field holds {field_type}"));
+    }
+    diagnostic
+}
+
+/// A value of the wrong kind where the construct needs `expected`.
+pub fn expected(at: Span, expected: &Type, actual: &Type, why: &str) -> Diagnostic {
+    Diagnostic::new(&codes::TYPE_MISMATCH, format!("expected {expected}, found {actual}"))
+        .primary(at, format!("this is a {actual}"))
+        .help(why.to_string())
+}
+
+/// Two values that cannot be compared.
+pub fn comparison(at: Span, left: &Type, right: &Type) -> Diagnostic {
+    Diagnostic::new(&codes::TYPE_MISMATCH, format!("a {left} cannot be compared with a {right}"))
+        .primary(at, "incompatible comparison")
+        .help("compare values of the same kind; convert with a function such as `date(…)` or `digits(…)`")
+}
+
+/// Arithmetic on something that is not a number.
+pub fn arithmetic(at: Span, op: &str, actual: &Type) -> Diagnostic {
+    Diagnostic::new(&codes::TYPE_MISMATCH, format!("`{op}` needs numbers, found {actual}"))
+        .primary(at, format!("this is a {actual}"))
+        .help("join texts with interpolation instead: \"{a} {b}\"")
+}
+
+/// A function argument of the wrong kind.
+pub fn argument(at: Span, function: &str, param: &str, expected: &str, actual: &Type) -> Diagnostic {
+    Diagnostic::new(&codes::TYPE_MISMATCH, format!("`{function}` expects {expected} as `{param}`, found {actual}"))
+        .primary(at, format!("this is a {actual}"))
+        .help(format!("see `{function}` in docs/stdlib.md"))
+}
+
+/// `.field` on something without fields.
+pub fn no_fields(field: &Ident, actual: &Type) -> Diagnostic {
+    Diagnostic::new(&codes::TYPE_MISMATCH, format!("a {actual} has no fields"))
+        .primary(field.span, format!("`{}` cannot be read from a {actual}", field.node))
+        .help("only records, entities, lists of records, parts and groups have fields")
+}
+
+/// `for`/`group`/`in` over something that is not a list.
+pub fn not_a_list(at: Span, actual: &Type) -> Diagnostic {
+    Diagnostic::new(&codes::TYPE_MISMATCH, format!("expected a list, found {actual}"))
+        .primary(at, format!("this is a {actual}"))
+        .help("use a list field, e.g. the lines of the record")
+}
+
+/// `x[k]` on something that cannot be indexed.
+pub fn not_indexable(at: Span, actual: &Type) -> Diagnostic {
+    Diagnostic::new(&codes::TYPE_MISMATCH, format!("a {actual} cannot be indexed with `[…]`"))
+        .primary(at, format!("this is a {actual}"))
+        .help("`[…]` looks up a table, a list position or a custom field (`x.custom[1041]`)")
+}
+
+/// `split x by plan` where the plan is not a list.
+pub fn not_a_plan(at: Span, actual: &Type) -> Diagnostic {
+    Diagnostic::new(&codes::TYPE_MISMATCH, format!("a payment plan is a list of shares, found {actual}"))
+        .primary(at, "not a list of shares")
+        .help("write `[20%, 80%]` or a setting such as `payment_plan: [{ share: 20%, label: Forskudd }, …]`")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::testing::lint_codes;
+
+    #[test]
+    fn text_into_money_is_refused() {
+        let src = r#"flow f { on winner.Quote
+          create acc.Sale { reference = "x" party = 1 lines group winner.Quote.Lines by ProductGroup as g { unit_price = "12,50" quantity = 1 } } }"#;
+        assert!(lint_codes(src).contains(&"LL201"), "{:?}", lint_codes(src));
+    }
+}
