@@ -6,7 +6,7 @@ pub mod connector;
 pub mod cli;
 pub mod diagnostic;
 pub mod eval;
-//TMP pub mod format;
+pub mod format;
 pub mod plan;
 pub mod project;
 pub mod source;

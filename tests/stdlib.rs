@@ -24,7 +24,9 @@ fn eval(text: &str) -> Result<Value, EvalError> {
 }
 
 fn call(name: &str, args: &[Value]) -> Result<Value, EvalError> {
-    stdlib::lookup(name).unwrap_or_else(|| panic!("no function `{name}`")).invoke(args)
+    stdlib::lookup(name)
+        .unwrap_or_else(|| panic!("no function `{name}`"))
+        .invoke(args)
 }
 
 fn text(s: &str) -> Value {
@@ -35,7 +37,11 @@ fn text(s: &str) -> Value {
 fn every_example_gives_its_documented_result() {
     let mut checked = 0;
     for function in FUNCTIONS {
-        assert!(!function.examples.is_empty(), "`{}` has no example", function.name);
+        assert!(
+            !function.examples.is_empty(),
+            "`{}` has no example",
+            function.name
+        );
         for example in function.examples {
             assert!(
                 example.call.starts_with(&format!("{}(", function.name)),
@@ -43,15 +49,25 @@ fn every_example_gives_its_documented_result() {
                 function.name,
                 example.call
             );
-            let actual = eval(example.call).unwrap_or_else(|e| panic!("`{}` failed: {e}", example.call));
-            let expected = eval(example.result).unwrap_or_else(|e| panic!("`{}` failed: {e}", example.result));
+            let actual =
+                eval(example.call).unwrap_or_else(|e| panic!("`{}` failed: {e}", example.call));
+            let expected =
+                eval(example.result).unwrap_or_else(|e| panic!("`{}` failed: {e}", example.result));
             if CLOCK_DEPENDENT.contains(&function.name) {
                 assert_eq!(actual.type_name(), expected.type_name(), "{}", example.call);
                 continue;
             }
-            assert_eq!(actual, expected, "`{}` gave {actual}, the docs say {}", example.call, example.result);
+            assert_eq!(
+                actual, expected,
+                "`{}` gave {actual}, the docs say {}",
+                example.call, example.result
+            );
             // What a value prints must read back as the same value.
-            assert_eq!(eval(&actual.to_string()).ok(), Some(actual.clone()), "{actual} does not read back");
+            assert_eq!(
+                eval(&actual.to_string()).ok(),
+                Some(actual.clone()),
+                "{actual} does not read back"
+            );
             checked += 1;
         }
     }
@@ -67,16 +83,31 @@ fn the_reference_shows_every_function_and_example() {
             .split("\n### ")
             .find(|s| format!("### {s}").starts_with(&heading))
             .unwrap_or_else(|| panic!("docs/stdlib.md has no section {heading}"));
-        assert!(section.contains(&function.signature()), "{heading}: no signature `{}`", function.signature());
+        assert!(
+            section.contains(&function.signature()),
+            "{heading}: no signature `{}`",
+            function.signature()
+        );
         for example in function.examples {
-            assert!(section.contains(example.call), "{heading}: example `{}` missing", example.call);
-            assert!(section.contains(example.result), "{heading}: result `{}` missing", example.result);
+            assert!(
+                section.contains(example.call),
+                "{heading}: example `{}` missing",
+                example.call
+            );
+            assert!(
+                section.contains(example.result),
+                "{heading}: result `{}` missing",
+                example.result
+            );
         }
         let inverse_line = match function.inverse {
             Some(inverse) => format!("Inverse: `{inverse}`"),
             None => "Inverse: none".to_string(),
         };
-        assert!(section.contains(&inverse_line), "{heading}: no line `{inverse_line}`");
+        assert!(
+            section.contains(&inverse_line),
+            "{heading}: no line `{inverse_line}`"
+        );
     }
 }
 
@@ -86,7 +117,11 @@ fn every_country_code_survives_its_name() {
         let name = call("country_name", &[text(country.code)]).unwrap();
         assert_eq!(call("country_code", &[name]).unwrap(), text(country.code));
         for other in country.other_names {
-            assert_eq!(call("country_code", &[text(other)]).unwrap(), text(country.code), "{other}");
+            assert_eq!(
+                call("country_code", &[text(other)]).unwrap(),
+                text(country.code),
+                "{other}"
+            );
         }
     }
 }
@@ -170,10 +205,22 @@ proptest! {
 
 #[test]
 fn json_numbers_read_exactly() {
-    let json: serde_json::Value = serde_json::from_str(r#"{"Amount": 1250.50, "Lines": [0.1, 0.2]}"#).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(r#"{"Amount": 1250.50, "Lines": [0.1, 0.2]}"#).unwrap();
     let value = Value::from_json(&json).unwrap();
-    let Value::Record(fields) = &value else { panic!("not a record") };
-    assert_eq!(fields["Amount"], Value::Number(Decimal::from_str("1250.5").unwrap()));
-    assert_eq!(call("sum", &[fields["Lines"].clone()]).unwrap(), Value::Number(Decimal::from_str("0.3").unwrap()));
-    assert_eq!(serde_json::to_string(&value).unwrap(), r#"{"Amount":"1250.5","Lines":["0.1","0.2"]}"#);
+    let Value::Record(fields) = &value else {
+        panic!("not a record")
+    };
+    assert_eq!(
+        fields["Amount"],
+        Value::Number(Decimal::from_str("1250.5").unwrap())
+    );
+    assert_eq!(
+        call("sum", &[fields["Lines"].clone()]).unwrap(),
+        Value::Number(Decimal::from_str("0.3").unwrap())
+    );
+    assert_eq!(
+        serde_json::to_string(&value).unwrap(),
+        r#"{"Amount":"1250.5","Lines":["0.1","0.2"]}"#
+    );
 }

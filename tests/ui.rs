@@ -251,7 +251,7 @@ fn expectations(path: &Path) -> Vec<Expected> {
             continue;
         };
         let words: Vec<&str> = rest.split_whitespace().collect();
-        let malformed = || {
+        let malformed = || -> ! {
             panic!(
                 "{file}:{}: write `# expect: LL103 at line 4` or `# expect: LL103`, not `{}`",
                 index + 1,
@@ -264,7 +264,7 @@ fn expectations(path: &Path) -> Vec<Expected> {
         };
         let line = match words.as_slice() {
             [_] => None,
-            [_, "at", "line", n] => Some(n.parse().unwrap_or_else(|_| malformed())),
+            [_, "at", "line", n] => Some(n.parse::<usize>().unwrap_or_else(|_| malformed())),
             _ => malformed(),
         };
         out.push(Expected {

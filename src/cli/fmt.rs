@@ -37,7 +37,7 @@ pub fn run(args: Args) -> Exit {
         let source = SourceFile::new(path.display().to_string(), text);
         match format_source(&source) {
             Ok(formatted) if formatted == source.text => {}
-            Ok(formatted) if args.check => {
+            Ok(_) if args.check => {
                 println!("would reformat {}", path.display());
                 exit = Exit::Findings;
             }

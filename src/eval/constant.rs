@@ -3,7 +3,7 @@
 //! The checker folds constants with it (`when 1 > 2` is unreachable) and the stdlib tests
 //! run every documented example through it. Anything that needs run-time data (a field
 //! path, a table lookup, `exists`, a method such as `part.share(…)`, `becomes`) is
-//! [`EvalErrorKind::NotConstant`](super::EvalErrorKind::NotConstant), unless a
+//! [`EvalErrorKind::NotConstant`], unless a
 //! short-circuit (`true or crm.X`, `if true then 1 else crm.X`) means it is never read.
 //!
 //! `today()` is evaluated here with the machine's clock, so a checker that folds constants
@@ -26,13 +26,20 @@ pub fn evaluate_constant(expr: &Expr) -> Result<Value, EvalError> {
             for part in parts {
                 match part {
                     InterpolationPart::Text(t) => text.push_str(t),
-                    InterpolationPart::Expr(e) => text.push_str(&evaluate_constant(e)?.to_plain_text()),
+                    InterpolationPart::Expr(e) => {
+                        text.push_str(&evaluate_constant(e)?.to_plain_text())
+                    }
                 }
             }
             Ok(Value::Text(text))
         }
         ExprKind::Group(inner) => evaluate_constant(inner),
-        ExprKind::List(items) => Ok(Value::List(items.iter().map(evaluate_constant).collect::<Result<_, _>>()?)),
+        ExprKind::List(items) => Ok(Value::List(
+            items
+                .iter()
+                .map(evaluate_constant)
+                .collect::<Result<_, _>>()?,
+        )),
         ExprKind::Record(fields) => {
             let mut record = IndexMap::with_capacity(fields.len());
             for (name, value) in fields {
@@ -40,7 +47,11 @@ pub fn evaluate_constant(expr: &Expr) -> Result<Value, EvalError> {
             }
             Ok(Value::Record(record))
         }
-        ExprKind::If { condition, then, otherwise } => match evaluate_constant(condition)? {
+        ExprKind::If {
+            condition,
+            then,
+            otherwise,
+        } => match evaluate_constant(condition)? {
             Value::Bool(true) => evaluate_constant(then),
             Value::Bool(false) => evaluate_constant(otherwise),
             other => Err(EvalError::type_mismatch(format!(
@@ -50,15 +61,26 @@ pub fn evaluate_constant(expr: &Expr) -> Result<Value, EvalError> {
         },
         ExprKind::Unary { op, operand } => operator::unary(*op, evaluate_constant(operand)?),
         ExprKind::Binary { op, left, right } => binary(op.node, left, right),
-        ExprKind::Call { receiver: Some(_), function, .. } => Err(EvalError::not_constant(format!(
+        ExprKind::Call {
+            receiver: Some(_),
+            function,
+            ..
+        } => Err(EvalError::not_constant(format!(
             "the method `{}` is evaluated at run time",
             function.node
         ))),
-        ExprKind::Call { receiver: None, function, args } => {
+        ExprKind::Call {
+            receiver: None,
+            function,
+            args,
+        } => {
             let Some(found) = stdlib::lookup(&function.node) else {
                 return Err(unknown_function(&function.node));
             };
-            let args = args.iter().map(evaluate_constant).collect::<Result<Vec<_>, _>>()?;
+            let args = args
+                .iter()
+                .map(evaluate_constant)
+                .collect::<Result<Vec<_>, _>>()?;
             found.invoke(&args)
         }
         ExprKind::Member { base, field } => match evaluate_constant(base)? {
@@ -71,15 +93,20 @@ pub fn evaluate_constant(expr: &Expr) -> Result<Value, EvalError> {
         },
         ExprKind::Path(segments) => {
             let path: Vec<&str> = segments.iter().map(|s| s.node.as_str()).collect();
-            Err(EvalError::not_constant(format!("`{}` is read at run time", path.join("."))))
+            Err(EvalError::not_constant(format!(
+                "`{}` is read at run time",
+                path.join(".")
+            )))
         }
-        ExprKind::Index { .. } => Err(EvalError::not_constant("a lookup `[…]` is evaluated at run time")),
-        ExprKind::Becomes { .. } | ExprKind::Changed(_) => {
-            Err(EvalError::not_constant("`becomes` and `changed` look at a change at run time"))
-        }
-        ExprKind::Exists { .. } | ExprKind::Find { .. } => {
-            Err(EvalError::not_constant("`exists` and `find` search a system at run time"))
-        }
+        ExprKind::Index { .. } => Err(EvalError::not_constant(
+            "a lookup `[…]` is evaluated at run time",
+        )),
+        ExprKind::Becomes { .. } | ExprKind::Changed(_) => Err(EvalError::not_constant(
+            "`becomes` and `changed` look at a change at run time",
+        )),
+        ExprKind::Exists { .. } | ExprKind::Find { .. } => Err(EvalError::not_constant(
+            "`exists` and `find` search a system at run time",
+        )),
     }
 }
 
@@ -200,7 +227,10 @@ mod tests {
     fn strings_lists_records() {
         gives(r#""Tilbud {1 + 1}: {lower("X")}""#, r#""Tilbud 2: x""#);
         gives("[1, \"a\", null]", "[1, \"a\", null]");
-        gives("[{ share: 20%, label: \"Forskudd\" }]", "[{ share: 20%, label: \"Forskudd\" }]");
+        gives(
+            "[{ share: 20%, label: \"Forskudd\" }]",
+            "[{ share: 20%, label: \"Forskudd\" }]",
+        );
         gives("first([{ share: 20% }]).share", "20%");
         gives("upper(\"x\")", "\"X\"");
     }
@@ -225,6 +255,9 @@ mod tests {
     #[test]
     fn unknown_function_suggests_a_name() {
         let err = eval("lowr(\"x\")").unwrap_err();
-        assert_eq!(err.message, "there is no function `lowr`; did you mean `lower`?");
+        assert_eq!(
+            err.message,
+            "there is no function `lowr`; did you mean `lower`?"
+        );
     }
 }

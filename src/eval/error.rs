@@ -61,7 +61,10 @@ pub struct EvalError {
 impl EvalError {
     /// An error of `kind` with `message`.
     pub fn new(kind: EvalErrorKind, message: impl Into<String>) -> Self {
-        EvalError { kind, message: message.into() }
+        EvalError {
+            kind,
+            message: message.into(),
+        }
     }
 
     /// A [`EvalErrorKind::TypeMismatch`].

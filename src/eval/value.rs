@@ -84,9 +84,12 @@ impl Value {
             serde_json::Value::Bool(b) => Value::Bool(*b),
             serde_json::Value::Number(number) => Value::Number(decimal_from_json(number)?),
             serde_json::Value::String(text) => Value::Text(text.clone()),
-            serde_json::Value::Array(items) => {
-                Value::List(items.iter().map(Value::from_json).collect::<Result<_, _>>()?)
-            }
+            serde_json::Value::Array(items) => Value::List(
+                items
+                    .iter()
+                    .map(Value::from_json)
+                    .collect::<Result<_, _>>()?,
+            ),
             serde_json::Value::Object(fields) => Value::Record(
                 fields
                     .iter()
@@ -99,15 +102,23 @@ impl Value {
     /// A `YYYY-MM-DD` date, checked against the calendar; anything else is a
     /// [`EvalErrorKind::BadArgument`](super::EvalErrorKind::BadArgument).
     pub fn parse_date(text: &str) -> Result<NaiveDate, EvalError> {
-        let bad = || EvalError::bad_argument(format!("`{text}` is not a date written as YYYY-MM-DD"));
+        let bad =
+            || EvalError::bad_argument(format!("`{text}` is not a date written as YYYY-MM-DD"));
         let bytes = text.as_bytes();
         // Checked by hand because chrono's `%m`/`%d` also accept one digit (`2026-1-5`).
         let shape_ok = bytes.len() == 10
-            && bytes.iter().enumerate().all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() });
+            && bytes.iter().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    *b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
         if !shape_ok {
             return Err(bad());
         }
-        let number = |range: std::ops::Range<usize>| text.get(range).and_then(|s| s.parse::<u32>().ok());
+        let number =
+            |range: std::ops::Range<usize>| text.get(range).and_then(|s| s.parse::<u32>().ok());
         match (number(0..4), number(5..7), number(8..10)) {
             (Some(year), Some(month), Some(day)) => {
                 let year = i32::try_from(year).map_err(|_| bad())?;
@@ -119,7 +130,9 @@ impl Value {
 
     /// A duration literal as the grammar writes it: digits and one of `ms s m h d`.
     pub fn parse_duration(text: &str) -> Result<Duration, EvalError> {
-        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
         let (digits, unit) = text.split_at(split);
         let milliseconds_per_unit: u64 = match unit {
             "ms" => 1,
@@ -127,15 +140,24 @@ impl Value {
             "m" => 60_000,
             "h" => 3_600_000,
             "d" => 86_400_000,
-            _ => return Err(EvalError::bad_argument(format!("`{text}` is not a duration such as `24h`"))),
+            _ => {
+                return Err(EvalError::bad_argument(format!(
+                    "`{text}` is not a duration such as `24h`"
+                )))
+            }
         };
         if digits.is_empty() {
-            return Err(EvalError::bad_argument(format!("`{text}` is not a duration such as `24h`")));
+            return Err(EvalError::bad_argument(format!(
+                "`{text}` is not a duration such as `24h`"
+            )));
         }
         let too_long = || EvalError::overflow(format!("the duration `{text}` is too long"));
         // `digits` is all ASCII digits here, so a parse failure can only be overflow.
         let count: u64 = digits.parse().map_err(|_| too_long())?;
-        count.checked_mul(milliseconds_per_unit).map(Duration::from_millis).ok_or_else(too_long)
+        count
+            .checked_mul(milliseconds_per_unit)
+            .map(Duration::from_millis)
+            .ok_or_else(too_long)
     }
 
     /// Orders two values of one type: numbers numerically, percents among themselves, text
@@ -143,7 +165,9 @@ impl Value {
     /// [`EvalErrorKind::TypeMismatch`](super::EvalErrorKind::TypeMismatch).
     pub fn compare(&self, other: &Value) -> Result<Ordering, EvalError> {
         match (self, other) {
-            (Value::Number(a), Value::Number(b)) | (Value::Percent(a), Value::Percent(b)) => Ok(a.cmp(b)),
+            (Value::Number(a), Value::Number(b)) | (Value::Percent(a), Value::Percent(b)) => {
+                Ok(a.cmp(b))
+            }
             (Value::Text(a), Value::Text(b)) => Ok(a.cmp(b)),
             (Value::Date(a), Value::Date(b)) => Ok(a.cmp(b)),
             (Value::Duration(a), Value::Duration(b)) => Ok(a.cmp(b)),
@@ -202,7 +226,11 @@ fn decimal_from_json(number: &serde_json::Number) -> Result<Decimal, EvalError> 
     let text = number.to_string();
     Decimal::from_str(&text)
         .or_else(|_| Decimal::from_scientific(&text))
-        .map_err(|_| EvalError::overflow(format!("the number {text} cannot be held as an exact decimal")))
+        .map_err(|_| {
+            EvalError::overflow(format!(
+                "the number {text} cannot be held as an exact decimal"
+            ))
+        })
 }
 
 impl fmt::Display for Value {
@@ -266,7 +294,12 @@ fn write_text_literal(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
 fn write_duration(f: &mut fmt::Formatter<'_>, duration: Duration) -> fmt::Result {
     // Literals only hold whole milliseconds; anything finer is shown truncated.
     let milliseconds = duration.as_millis();
-    for (unit, size) in [("d", 86_400_000u128), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+    for (unit, size) in [
+        ("d", 86_400_000u128),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ] {
         if milliseconds != 0 && milliseconds % size == 0 {
             return write!(f, "{}{unit}", milliseconds / size);
         }
@@ -276,9 +309,13 @@ fn write_duration(f: &mut fmt::Formatter<'_>, duration: Duration) -> fmt::Result
 
 /// A record field name that needs no backticks.
 fn is_plain_name(name: &str) -> bool {
-    const RESERVED: &[&str] = &["and", "or", "not", "in", "if", "then", "else", "true", "false", "null"];
+    const RESERVED: &[&str] = &[
+        "and", "or", "not", "in", "if", "then", "else", "true", "false", "null",
+    ];
     let mut chars = name.chars();
-    let starts_well = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let starts_well = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     starts_well && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') && !RESERVED.contains(&name)
 }
 
@@ -291,7 +328,9 @@ impl Serialize for Value {
             Value::Bool(b) => serializer.serialize_bool(*b),
             Value::Text(text) => serializer.serialize_str(text),
             Value::Number(number) => serializer.serialize_str(&number.to_string()),
-            Value::Percent(_) | Value::Date(_) | Value::Duration(_) => serializer.serialize_str(&self.to_string()),
+            Value::Percent(_) | Value::Date(_) | Value::Duration(_) => {
+                serializer.serialize_str(&self.to_string())
+            }
             Value::List(items) => {
                 let mut seq = serializer.serialize_seq(Some(items.len()))?;
                 for item in items {
@@ -324,17 +363,34 @@ mod tests {
         assert_eq!(number("1250.50").to_string(), "1250.50");
         assert_eq!(number("-3").to_string(), "-3");
         assert_eq!(Value::Percent(Decimal::from(20)).to_string(), "20%");
-        assert_eq!(Value::Text("say \"hi\" {x}\n".into()).to_string(), r#""say \"hi\" \{x}\n""#);
+        assert_eq!(
+            Value::Text("say \"hi\" {x}\n".into()).to_string(),
+            r#""say \"hi\" \{x}\n""#
+        );
         let date = NaiveDate::from_ymd_opt(2026, 1, 31).unwrap();
         assert_eq!(Value::Date(date).to_string(), "2026-01-31");
-        assert_eq!(Value::List(vec![number("1"), Value::Null]).to_string(), "[1, null]");
-        let record: IndexMap<String, Value> =
-            [("share".to_string(), Value::Percent(Decimal::from(20))), ("Field name".to_string(), Value::Bool(true))]
-                .into_iter()
-                .collect();
-        assert_eq!(Value::Record(record).to_string(), "{ share: 20%, `Field name`: true }");
-        assert_eq!(Value::Duration(Duration::from_secs(86_400)).to_string(), "1d");
-        assert_eq!(Value::Duration(Duration::from_millis(1_500)).to_string(), "1500ms");
+        assert_eq!(
+            Value::List(vec![number("1"), Value::Null]).to_string(),
+            "[1, null]"
+        );
+        let record: IndexMap<String, Value> = [
+            ("share".to_string(), Value::Percent(Decimal::from(20))),
+            ("Field name".to_string(), Value::Bool(true)),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            Value::Record(record).to_string(),
+            "{ share: 20%, `Field name`: true }"
+        );
+        assert_eq!(
+            Value::Duration(Duration::from_secs(86_400)).to_string(),
+            "1d"
+        );
+        assert_eq!(
+            Value::Duration(Duration::from_millis(1_500)).to_string(),
+            "1500ms"
+        );
         assert_eq!(Value::Duration(Duration::ZERO).to_string(), "0ms");
     }
 
@@ -343,44 +399,97 @@ mod tests {
         let record: IndexMap<String, Value> = [
             ("amount".to_string(), number("1250.50")),
             ("vat".to_string(), Value::Percent(Decimal::from(25))),
-            ("due".to_string(), Value::Date(NaiveDate::from_ymd_opt(2026, 2, 1).unwrap())),
+            (
+                "due".to_string(),
+                Value::Date(NaiveDate::from_ymd_opt(2026, 2, 1).unwrap()),
+            ),
             ("note".to_string(), Value::Null),
         ]
         .into_iter()
         .collect();
         let json = serde_json::to_string(&Value::Record(record)).unwrap();
-        assert_eq!(json, r#"{"amount":"1250.50","vat":"25%","due":"2026-02-01","note":null}"#);
+        assert_eq!(
+            json,
+            r#"{"amount":"1250.50","vat":"25%","due":"2026-02-01","note":null}"#
+        );
     }
 
     #[test]
     fn reads_json_numbers_exactly() {
-        let json: serde_json::Value =
-            serde_json::from_str(r#"{"a": 0.1, "b": 12345678901234567, "c": 1e-7, "d": [true, "x", null]}"#).unwrap();
-        let Value::Record(fields) = Value::from_json(&json).unwrap() else { panic!("not a record") };
+        let json: serde_json::Value = serde_json::from_str(
+            r#"{"a": 0.1, "b": 12345678901234567, "c": 1e-7, "d": [true, "x", null]}"#,
+        )
+        .unwrap();
+        let Value::Record(fields) = Value::from_json(&json).unwrap() else {
+            panic!("not a record")
+        };
         assert_eq!(fields["a"], number("0.1"));
         assert_eq!(fields["b"], number("12345678901234567"));
         assert_eq!(fields["c"], number("0.0000001"));
-        assert_eq!(fields["d"], Value::List(vec![Value::Bool(true), Value::Text("x".into()), Value::Null]));
+        assert_eq!(
+            fields["d"],
+            Value::List(vec![
+                Value::Bool(true),
+                Value::Text("x".into()),
+                Value::Null
+            ])
+        );
         let huge: serde_json::Value = serde_json::from_str("1e300").unwrap();
-        assert_eq!(Value::from_json(&huge).unwrap_err().kind, EvalErrorKind::Overflow);
+        assert_eq!(
+            Value::from_json(&huge).unwrap_err().kind,
+            EvalErrorKind::Overflow
+        );
     }
 
     #[test]
     fn dates_are_strict() {
         assert!(Value::parse_date("2024-02-29").is_ok());
-        for bad in ["2026-02-29", "2026-1-05", "26-01-05", "2026/01/05", "", "2026-01-0５"] {
-            assert_eq!(Value::parse_date(bad).unwrap_err().kind, EvalErrorKind::BadArgument, "{bad}");
+        for bad in [
+            "2026-02-29",
+            "2026-1-05",
+            "26-01-05",
+            "2026/01/05",
+            "",
+            "2026-01-0５",
+        ] {
+            assert_eq!(
+                Value::parse_date(bad).unwrap_err().kind,
+                EvalErrorKind::BadArgument,
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn durations_parse_and_overflow() {
-        assert_eq!(Value::parse_duration("24h").unwrap(), Duration::from_secs(86_400));
-        assert_eq!(Value::parse_duration("15ms").unwrap(), Duration::from_millis(15));
-        assert_eq!(Value::parse_duration("99999999999999999999d").unwrap_err().kind, EvalErrorKind::Overflow);
-        assert_eq!(Value::parse_duration("h").unwrap_err().kind, EvalErrorKind::BadArgument);
-        assert_eq!(Value::parse_duration("999999999999999999d").unwrap_err().kind, EvalErrorKind::Overflow);
-        assert_eq!(Value::parse_duration("5w").unwrap_err().kind, EvalErrorKind::BadArgument);
+        assert_eq!(
+            Value::parse_duration("24h").unwrap(),
+            Duration::from_secs(86_400)
+        );
+        assert_eq!(
+            Value::parse_duration("15ms").unwrap(),
+            Duration::from_millis(15)
+        );
+        assert_eq!(
+            Value::parse_duration("99999999999999999999d")
+                .unwrap_err()
+                .kind,
+            EvalErrorKind::Overflow
+        );
+        assert_eq!(
+            Value::parse_duration("h").unwrap_err().kind,
+            EvalErrorKind::BadArgument
+        );
+        assert_eq!(
+            Value::parse_duration("999999999999999999d")
+                .unwrap_err()
+                .kind,
+            EvalErrorKind::Overflow
+        );
+        assert_eq!(
+            Value::parse_duration("5w").unwrap_err().kind,
+            EvalErrorKind::BadArgument
+        );
     }
 
     #[test]
@@ -388,6 +497,12 @@ mod tests {
         assert!(number("1.0").equals(&number("1")).unwrap());
         assert!(!Value::Null.equals(&number("1")).unwrap());
         assert!(Value::Null.equals(&Value::Null).unwrap());
-        assert_eq!(number("1").equals(&Value::Text("1".into())).unwrap_err().kind, EvalErrorKind::TypeMismatch);
+        assert_eq!(
+            number("1")
+                .equals(&Value::Text("1".into()))
+                .unwrap_err()
+                .kind,
+            EvalErrorKind::TypeMismatch
+        );
     }
 }

@@ -6,14 +6,28 @@ use crate::eval::{EvalError, Value};
 /// The `count` entry of the standard library.
 pub(super) static FUNCTION: Function = Function {
     name: "count",
-    params: &[Param { name: "list", kind: Kind::List, optional: false }],
+    params: &[Param {
+        name: "list",
+        kind: Kind::List,
+        optional: false,
+    }],
     returns: Returns::Kind(Kind::Number),
     inverse: None,
-    summary: "The number of items in the list that are not null (as `sum`, `min` and `max` skip nulls).",
+    summary:
+        "The number of items in the list that are not null (as `sum`, `min` and `max` skip nulls).",
     examples: &[
-        Example { call: r#"count(["a", "b", "c"])"#, result: "3" },
-        Example { call: "count([1, null, 3])", result: "2" },
-        Example { call: "count([])", result: "0" },
+        Example {
+            call: r#"count(["a", "b", "c"])"#,
+            result: "3",
+        },
+        Example {
+            call: "count([1, null, 3])",
+            result: "2",
+        },
+        Example {
+            call: "count([])",
+            result: "0",
+        },
     ],
     call,
 };

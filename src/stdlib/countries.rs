@@ -29,31 +29,142 @@ const fn country(
     name: &'static str,
     other_names: &'static [&'static str],
 ) -> Country {
-    Country { code, alpha3, name, other_names }
+    Country {
+        code,
+        alpha3,
+        name,
+        other_names,
+    }
 }
 
 /// Every country known to `country_code`, ordered by code.
 pub static COUNTRIES: &[Country] = &[
-    country("AT", "AUT", "Austria", &["Österreich", "Østrig", "Østerrike", "Österrike", "Itävalta"]),
-    country("AX", "ALA", "Åland Islands", &["Åland", "Ahvenanmaa", "Ålandsøerne"]),
-    country("BE", "BEL", "Belgium", &["België", "Belgique", "Belgien", "Belgia"]),
+    country(
+        "AT",
+        "AUT",
+        "Austria",
+        &["Österreich", "Østrig", "Østerrike", "Österrike", "Itävalta"],
+    ),
+    country(
+        "AX",
+        "ALA",
+        "Åland Islands",
+        &["Åland", "Ahvenanmaa", "Ålandsøerne"],
+    ),
+    country(
+        "BE",
+        "BEL",
+        "Belgium",
+        &["België", "Belgique", "Belgien", "Belgia"],
+    ),
     country("BG", "BGR", "Bulgaria", &["България", "Bulgarien"]),
-    country("CH", "CHE", "Switzerland", &["Schweiz", "Suisse", "Svizzera", "Svizra", "Sveits", "Sveitsi", "Helvetia"]),
-    country("CY", "CYP", "Cyprus", &["Κύπρος", "Kıbrıs", "Cypern", "Kypros", "Zypern"]),
-    country("CZ", "CZE", "Czechia", &["Czech Republic", "Česko", "Česká republika", "Tjekkiet", "Tsjekkia", "Tjeckien", "Tšekki", "Tschechien"]),
-    country("DE", "DEU", "Germany", &["Deutschland", "Tyskland", "Saksa"]),
+    country(
+        "CH",
+        "CHE",
+        "Switzerland",
+        &[
+            "Schweiz", "Suisse", "Svizzera", "Svizra", "Sveits", "Sveitsi", "Helvetia",
+        ],
+    ),
+    country(
+        "CY",
+        "CYP",
+        "Cyprus",
+        &["Κύπρος", "Kıbrıs", "Cypern", "Kypros", "Zypern"],
+    ),
+    country(
+        "CZ",
+        "CZE",
+        "Czechia",
+        &[
+            "Czech Republic",
+            "Česko",
+            "Česká republika",
+            "Tjekkiet",
+            "Tsjekkia",
+            "Tjeckien",
+            "Tšekki",
+            "Tschechien",
+        ],
+    ),
+    country(
+        "DE",
+        "DEU",
+        "Germany",
+        &["Deutschland", "Tyskland", "Saksa"],
+    ),
     country("DK", "DNK", "Denmark", &["Danmark", "Tanska", "Dänemark"]),
     country("EE", "EST", "Estonia", &["Eesti", "Estland", "Viro"]),
-    country("ES", "ESP", "Spain", &["España", "Spanien", "Spania", "Espanja"]),
+    country(
+        "ES",
+        "ESP",
+        "Spain",
+        &["España", "Spanien", "Spania", "Espanja"],
+    ),
     country("FI", "FIN", "Finland", &["Suomi", "Finnland"]),
-    country("FO", "FRO", "Faroe Islands", &["Føroyar", "Færøerne", "Færøyene", "Färöarna", "Färsaaret", "Färöer"]),
-    country("FR", "FRA", "France", &["Frankrig", "Frankrike", "Ranska", "Frankreich"]),
-    country("GB", "GBR", "United Kingdom", &["UK", "Great Britain", "Britain", "Storbritannien", "Storbritannia", "Iso-Britannia", "Vereinigtes Königreich", "Großbritannien"]),
-    country("GL", "GRL", "Greenland", &["Kalaallit Nunaat", "Grønland", "Grönland", "Grönlanti"]),
+    country(
+        "FO",
+        "FRO",
+        "Faroe Islands",
+        &[
+            "Føroyar",
+            "Færøerne",
+            "Færøyene",
+            "Färöarna",
+            "Färsaaret",
+            "Färöer",
+        ],
+    ),
+    country(
+        "FR",
+        "FRA",
+        "France",
+        &["Frankrig", "Frankrike", "Ranska", "Frankreich"],
+    ),
+    country(
+        "GB",
+        "GBR",
+        "United Kingdom",
+        &[
+            "UK",
+            "Great Britain",
+            "Britain",
+            "Storbritannien",
+            "Storbritannia",
+            "Iso-Britannia",
+            "Vereinigtes Königreich",
+            "Großbritannien",
+        ],
+    ),
+    country(
+        "GL",
+        "GRL",
+        "Greenland",
+        &["Kalaallit Nunaat", "Grønland", "Grönland", "Grönlanti"],
+    ),
     // `EL` is Greece's prefix in EU VAT numbers, so it turns up in accounting data.
-    country("GR", "GRC", "Greece", &["EL", "Ελλάδα", "Ellada", "Hellas", "Grækenland", "Grekland", "Kreikka", "Griechenland"]),
+    country(
+        "GR",
+        "GRC",
+        "Greece",
+        &[
+            "EL",
+            "Ελλάδα",
+            "Ellada",
+            "Hellas",
+            "Grækenland",
+            "Grekland",
+            "Kreikka",
+            "Griechenland",
+        ],
+    ),
     country("HR", "HRV", "Croatia", &["Hrvatska", "Kroatien", "Kroatia"]),
-    country("HU", "HUN", "Hungary", &["Magyarország", "Ungarn", "Ungern", "Unkari"]),
+    country(
+        "HU",
+        "HUN",
+        "Hungary",
+        &["Magyarország", "Ungarn", "Ungern", "Unkari"],
+    ),
     country("IE", "IRL", "Ireland", &["Éire", "Irland", "Irlanti"]),
     country("IS", "ISL", "Iceland", &["Ísland", "Island", "Islanti"]),
     country("IT", "ITA", "Italy", &["Italia", "Italien"]),
@@ -62,20 +173,60 @@ pub static COUNTRIES: &[Country] = &[
     country("LU", "LUX", "Luxembourg", &["Lëtzebuerg", "Luxemburg"]),
     country("LV", "LVA", "Latvia", &["Latvija", "Letland", "Lettland"]),
     country("MT", "MLT", "Malta", &[]),
-    country("NL", "NLD", "Netherlands", &["The Netherlands", "Holland", "Nederland", "Nederländerna", "Alankomaat", "Niederlande"]),
-    country("NO", "NOR", "Norway", &["Norge", "Noreg", "Norja", "Norwegen"]),
+    country(
+        "NL",
+        "NLD",
+        "Netherlands",
+        &[
+            "The Netherlands",
+            "Holland",
+            "Nederland",
+            "Nederländerna",
+            "Alankomaat",
+            "Niederlande",
+        ],
+    ),
+    country(
+        "NO",
+        "NOR",
+        "Norway",
+        &["Norge", "Noreg", "Norja", "Norwegen"],
+    ),
     country("PL", "POL", "Poland", &["Polska", "Polen", "Puola"]),
     country("PT", "PRT", "Portugal", &["Portugali"]),
     country("RO", "ROU", "Romania", &["România", "Rumænien", "Rumänien"]),
     country("SE", "SWE", "Sweden", &["Sverige", "Ruotsi", "Schweden"]),
-    country("SI", "SVN", "Slovenia", &["Slovenija", "Slovenien", "Slowenien"]),
-    country("SK", "SVK", "Slovakia", &["Slovensko", "Slovakiet", "Slovakien", "Slowakei"]),
-    country("US", "USA", "United States", &["United States of America", "Amerikas Forenede Stater", "Yhdysvallat", "Vereinigte Staaten"]),
+    country(
+        "SI",
+        "SVN",
+        "Slovenia",
+        &["Slovenija", "Slovenien", "Slowenien"],
+    ),
+    country(
+        "SK",
+        "SVK",
+        "Slovakia",
+        &["Slovensko", "Slovakiet", "Slovakien", "Slowakei"],
+    ),
+    country(
+        "US",
+        "USA",
+        "United States",
+        &[
+            "United States of America",
+            "Amerikas Forenede Stater",
+            "Yhdysvallat",
+            "Vereinigte Staaten",
+        ],
+    ),
 ];
 
 /// Trimmed, lower-cased, whitespace runs collapsed to one space: how names are compared.
 pub fn normalise(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 fn index() -> &'static HashMap<String, &'static Country> {
@@ -83,7 +234,9 @@ fn index() -> &'static HashMap<String, &'static Country> {
     INDEX.get_or_init(|| {
         let mut index = HashMap::new();
         for country in COUNTRIES {
-            let names = [country.code, country.alpha3, country.name].into_iter().chain(country.other_names.iter().copied());
+            let names = [country.code, country.alpha3, country.name]
+                .into_iter()
+                .chain(country.other_names.iter().copied());
             for name in names {
                 // The first country to claim a name keeps it; a unit test asserts there are no clashes.
                 index.entry(normalise(name)).or_insert(country);
@@ -101,7 +254,9 @@ pub fn find(name: &str) -> Option<&'static Country> {
 /// The country with the alpha-2 or alpha-3 `code`, case-insensitively.
 pub fn by_code(code: &str) -> Option<&'static Country> {
     let code = code.trim();
-    COUNTRIES.iter().find(|c| c.code.eq_ignore_ascii_case(code) || c.alpha3.eq_ignore_ascii_case(code))
+    COUNTRIES
+        .iter()
+        .find(|c| c.code.eq_ignore_ascii_case(code) || c.alpha3.eq_ignore_ascii_case(code))
 }
 
 #[cfg(test)]
@@ -112,10 +267,16 @@ mod tests {
     fn no_name_names_two_countries() {
         let mut seen: HashMap<String, &str> = HashMap::new();
         for country in COUNTRIES {
-            let names = [country.code, country.alpha3, country.name].into_iter().chain(country.other_names.iter().copied());
+            let names = [country.code, country.alpha3, country.name]
+                .into_iter()
+                .chain(country.other_names.iter().copied());
             for name in names {
                 if let Some(other) = seen.insert(normalise(name), country.code) {
-                    assert_eq!(other, country.code, "`{name}` names both {other} and {}", country.code);
+                    assert_eq!(
+                        other, country.code,
+                        "`{name}` names both {other} and {}",
+                        country.code
+                    );
                 }
             }
         }
@@ -127,8 +288,12 @@ mod tests {
             assert!(pair[0].code < pair[1].code);
         }
         for country in COUNTRIES {
-            assert!(country.code.len() == 2 && country.code.chars().all(|c| c.is_ascii_uppercase()));
-            assert!(country.alpha3.len() == 3 && country.alpha3.chars().all(|c| c.is_ascii_uppercase()));
+            assert!(
+                country.code.len() == 2 && country.code.chars().all(|c| c.is_ascii_uppercase())
+            );
+            assert!(
+                country.alpha3.len() == 3 && country.alpha3.chars().all(|c| c.is_ascii_uppercase())
+            );
         }
     }
 

@@ -7,13 +7,23 @@ use crate::eval::{EvalError, Value};
 /// The `date` entry of the standard library.
 pub(super) static FUNCTION: Function = Function {
     name: "date",
-    params: &[Param { name: "text", kind: Kind::Text, optional: false }],
+    params: &[Param {
+        name: "text",
+        kind: Kind::Text,
+        optional: false,
+    }],
     returns: Returns::Kind(Kind::Date),
     inverse: None,
     summary: "The date written as YYYY-MM-DD (exactly that shape, checked against the calendar).",
     examples: &[
-        Example { call: r#"date("2026-01-31")"#, result: "2026-01-31" },
-        Example { call: r#"date(" 2024-02-29 ")"#, result: "2024-02-29" },
+        Example {
+            call: r#"date("2026-01-31")"#,
+            result: "2026-01-31",
+        },
+        Example {
+            call: r#"date(" 2024-02-29 ")"#,
+            result: "2024-02-29",
+        },
     ],
     call,
 };
@@ -33,6 +43,9 @@ mod tests {
         gives(r#"date("2026-12-31") == 2026-12-31"#, "true");
         fails(r#"date("2026-02-29")"#, EvalErrorKind::BadArgument);
         fails(r#"date("31.01.2026")"#, EvalErrorKind::BadArgument);
-        fails(r#"date("2026-01-31T10:00:00Z")"#, EvalErrorKind::BadArgument);
+        fails(
+            r#"date("2026-01-31T10:00:00Z")"#,
+            EvalErrorKind::BadArgument,
+        );
     }
 }

@@ -8,16 +8,33 @@ use crate::eval::{EvalError, Value};
 pub(super) static FUNCTION: Function = Function {
     name: "days",
     params: &[
-        Param { name: "from", kind: Kind::Date, optional: false },
-        Param { name: "to", kind: Kind::Date, optional: false },
+        Param {
+            name: "from",
+            kind: Kind::Date,
+            optional: false,
+        },
+        Param {
+            name: "to",
+            kind: Kind::Date,
+            optional: false,
+        },
     ],
     returns: Returns::Kind(Kind::Number),
     inverse: None,
     summary: "The number of days from `from` to `to` (to − from); negative when `to` is earlier.",
     examples: &[
-        Example { call: "days(2026-01-01, 2026-03-01)", result: "59" },
-        Example { call: r#"days(date("2026-02-01"), 2026-01-01)"#, result: "-31" },
-        Example { call: "days(2024-02-28, 2024-03-01)", result: "2" },
+        Example {
+            call: "days(2026-01-01, 2026-03-01)",
+            result: "59",
+        },
+        Example {
+            call: r#"days(date("2026-02-01"), 2026-01-01)"#,
+            result: "-31",
+        },
+        Example {
+            call: "days(2024-02-28, 2024-03-01)",
+            result: "2",
+        },
     ],
     call,
 };
@@ -37,6 +54,9 @@ mod tests {
     fn counts_calendar_days() {
         gives("days(2026-01-31, 2026-01-31)", "0");
         gives("days(2025-01-01, 2026-01-01)", "365");
-        fails(r#"days("2026-01-01", 2026-01-02)"#, EvalErrorKind::TypeMismatch);
+        fails(
+            r#"days("2026-01-01", 2026-01-02)"#,
+            EvalErrorKind::TypeMismatch,
+        );
     }
 }

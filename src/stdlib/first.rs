@@ -6,13 +6,23 @@ use crate::eval::{EvalError, Value};
 /// The `first` entry of the standard library.
 pub(super) static FUNCTION: Function = Function {
     name: "first",
-    params: &[Param { name: "list", kind: Kind::List, optional: false }],
+    params: &[Param {
+        name: "list",
+        kind: Kind::List,
+        optional: false,
+    }],
     returns: Returns::ItemOfArgument(0),
     inverse: None,
     summary: "The first item of the list (which may itself be null); an empty list gives null.",
     examples: &[
-        Example { call: r#"first(["a", "b"])"#, result: r#""a""# },
-        Example { call: "first([])", result: "null" },
+        Example {
+            call: r#"first(["a", "b"])"#,
+            result: r#""a""#,
+        },
+        Example {
+            call: "first([])",
+            result: "null",
+        },
     ],
     call,
 };

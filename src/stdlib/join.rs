@@ -7,16 +7,33 @@ use crate::eval::{EvalError, Value};
 pub(super) static FUNCTION: Function = Function {
     name: "join",
     params: &[
-        Param { name: "list", kind: Kind::List, optional: false },
-        Param { name: "separator", kind: Kind::Text, optional: false },
+        Param {
+            name: "list",
+            kind: Kind::List,
+            optional: false,
+        },
+        Param {
+            name: "separator",
+            kind: Kind::Text,
+            optional: false,
+        },
     ],
     returns: Returns::Kind(Kind::Text),
     inverse: Some("split"),
     summary: "The items as one text with the separator between them; nulls are skipped.",
     examples: &[
-        Example { call: r#"join(["Storgata 1", "0155 Oslo"], ", ")"#, result: r#""Storgata 1, 0155 Oslo""# },
-        Example { call: r#"join(["A", null, "B"], "-")"#, result: r#""A-B""# },
-        Example { call: r#"join([2026, 1.5, 20%], "/")"#, result: r#""2026/1.5/20%""# },
+        Example {
+            call: r#"join(["Storgata 1", "0155 Oslo"], ", ")"#,
+            result: r#""Storgata 1, 0155 Oslo""#,
+        },
+        Example {
+            call: r#"join(["A", null, "B"], "-")"#,
+            result: r#""A-B""#,
+        },
+        Example {
+            call: r#"join([2026, 1.5, 20%], "/")"#,
+            result: r#""2026/1.5/20%""#,
+        },
     ],
     call,
 };

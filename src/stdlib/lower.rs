@@ -6,13 +6,23 @@ use crate::eval::{EvalError, Value};
 /// The `lower` entry of the standard library.
 pub(super) static FUNCTION: Function = Function {
     name: "lower",
-    params: &[Param { name: "text", kind: Kind::Text, optional: false }],
+    params: &[Param {
+        name: "text",
+        kind: Kind::Text,
+        optional: false,
+    }],
     returns: Returns::Kind(Kind::Text),
     inverse: None,
     summary: "The text in lower case, by Unicode's rules.",
     examples: &[
-        Example { call: r#"lower("ÅSE Nordmann")"#, result: r#""åse nordmann""# },
-        Example { call: r#"lower("Post@Firma.NO")"#, result: r#""post@firma.no""# },
+        Example {
+            call: r#"lower("ÅSE Nordmann")"#,
+            result: r#""åse nordmann""#,
+        },
+        Example {
+            call: r#"lower("Post@Firma.NO")"#,
+            result: r#""post@firma.no""#,
+        },
     ],
     call,
 };

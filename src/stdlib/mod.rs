@@ -148,7 +148,14 @@ impl Function {
         let params: Vec<String> = self
             .params
             .iter()
-            .map(|p| format!("{}{}: {}", p.name, if p.optional { "?" } else { "" }, p.kind.name()))
+            .map(|p| {
+                format!(
+                    "{}{}: {}",
+                    p.name,
+                    if p.optional { "?" } else { "" },
+                    p.kind.name()
+                )
+            })
             .collect();
         format!("{}({})", self.name, params.join(", "))
     }
@@ -219,7 +226,10 @@ pub static FUNCTIONS: &[&Function] = &[
 
 /// The function called `name`, if there is one.
 pub fn lookup(name: &str) -> Option<&'static Function> {
-    FUNCTIONS.binary_search_by(|f| f.name.cmp(name)).ok().map(|i| FUNCTIONS[i])
+    FUNCTIONS
+        .binary_search_by(|f| f.name.cmp(name))
+        .ok()
+        .map(|i| FUNCTIONS[i])
 }
 
 /// The names of every function, sorted.
@@ -234,7 +244,12 @@ mod tests {
     #[test]
     fn functions_are_sorted_and_unique() {
         for pair in FUNCTIONS.windows(2) {
-            assert!(pair[0].name < pair[1].name, "{} before {}", pair[0].name, pair[1].name);
+            assert!(
+                pair[0].name < pair[1].name,
+                "{} before {}",
+                pair[0].name,
+                pair[1].name
+            );
         }
     }
 
@@ -249,13 +264,34 @@ mod tests {
     #[test]
     fn entries_are_complete() {
         for function in FUNCTIONS {
-            assert!(!function.examples.is_empty(), "{} has no example", function.name);
-            assert!(!function.summary.is_empty(), "{} has no summary", function.name);
-            let first_optional = function.params.iter().position(|p| p.optional).unwrap_or(function.params.len());
-            assert!(function.params[first_optional..].iter().all(|p| p.optional), "{}", function.name);
+            assert!(
+                !function.examples.is_empty(),
+                "{} has no example",
+                function.name
+            );
+            assert!(
+                !function.summary.is_empty(),
+                "{} has no summary",
+                function.name
+            );
+            let first_optional = function
+                .params
+                .iter()
+                .position(|p| p.optional)
+                .unwrap_or(function.params.len());
+            assert!(
+                function.params[first_optional..].iter().all(|p| p.optional),
+                "{}",
+                function.name
+            );
             if let Some(inverse) = function.inverse {
                 let other = lookup(inverse).expect("inverse exists");
-                assert_eq!(other.inverse, Some(function.name), "{} ↔ {inverse}", function.name);
+                assert_eq!(
+                    other.inverse,
+                    Some(function.name),
+                    "{} ↔ {inverse}",
+                    function.name
+                );
             }
         }
     }
@@ -264,7 +300,10 @@ mod tests {
     fn invoke_checks_arguments_and_passes_null() {
         let lower = lookup("lower").unwrap();
         assert_eq!(lower.invoke(&[Value::Null]).unwrap(), Value::Null);
-        assert_eq!(lower.invoke(&[]).unwrap_err().kind, EvalErrorKind::ArgumentCount);
+        assert_eq!(
+            lower.invoke(&[]).unwrap_err().kind,
+            EvalErrorKind::ArgumentCount
+        );
         let err = lower.invoke(&[Value::Bool(true)]).unwrap_err();
         assert_eq!(err.kind, EvalErrorKind::TypeMismatch);
         assert_eq!(err.message, "`lower` takes text as `text`, found bool");
@@ -277,7 +316,12 @@ mod tests {
 
     #[test]
     fn implementations_never_panic_on_wrong_arguments() {
-        let samples = [Value::Null, Value::Bool(true), Value::Text("x".into()), Value::List(vec![])];
+        let samples = [
+            Value::Null,
+            Value::Bool(true),
+            Value::Text("x".into()),
+            Value::List(vec![]),
+        ];
         for function in FUNCTIONS {
             for count in 0..=3 {
                 for sample in &samples {

@@ -42,13 +42,22 @@ fn call(args: &[Value]) -> Result<Value, EvalError> {
     let trimmed = raw.trim();
     let international = trimmed.starts_with('+') || trimmed.starts_with("00");
     // `+44 (0)20 …` writes the trunk zero that is dialled only inside the country.
-    let without_trunk = if international { trimmed.replace("(0)", "") } else { trimmed.to_string() };
-    let cleaned: String =
-        without_trunk.chars().filter(|c| !(c.is_whitespace() || matches!(c, '-' | '.' | '/' | '(' | ')'))).collect();
+    let without_trunk = if international {
+        trimmed.replace("(0)", "")
+    } else {
+        trimmed.to_string()
+    };
+    let cleaned: String = without_trunk
+        .chars()
+        .filter(|c| !(c.is_whitespace() || matches!(c, '-' | '.' | '/' | '(' | ')')))
+        .collect();
     if cleaned.is_empty() {
         return Ok(Value::Text(String::new()));
     }
-    let (has_prefix, number) = match cleaned.strip_prefix('+').or_else(|| cleaned.strip_prefix("00")) {
+    let (has_prefix, number) = match cleaned
+        .strip_prefix('+')
+        .or_else(|| cleaned.strip_prefix("00"))
+    {
         Some(rest) => (true, rest),
         None => (false, cleaned.as_str()),
     };
@@ -58,7 +67,11 @@ fn call(args: &[Value]) -> Result<Value, EvalError> {
     let international = match (has_prefix, default_prefix) {
         (true, _) => number.to_string(),
         (false, Some(prefix)) => {
-            let national = if prefix == "39" { number } else { number.strip_prefix('0').unwrap_or(number) };
+            let national = if prefix == "39" {
+                number
+            } else {
+                number.strip_prefix('0').unwrap_or(number)
+            };
             format!("{prefix}{national}")
         }
         // No prefix and none to add: the national number is all we can say.
@@ -73,11 +86,19 @@ fn call(args: &[Value]) -> Result<Value, EvalError> {
 /// `+45`, `0045` or `45` → `45`: one to three digits.
 fn country_prefix(text: &str) -> Result<String, EvalError> {
     let trimmed = text.trim();
-    let digits = trimmed.strip_prefix('+').or_else(|| trimmed.strip_prefix("00")).unwrap_or(trimmed);
-    if (1..=3).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0') {
+    let digits = trimmed
+        .strip_prefix('+')
+        .or_else(|| trimmed.strip_prefix("00"))
+        .unwrap_or(trimmed);
+    if (1..=3).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0')
+    {
         Ok(digits.to_string())
     } else {
-        Err(EvalError::bad_argument(format!("`{text}` is not a country prefix such as \"+45\"")))
+        Err(EvalError::bad_argument(format!(
+            "`{text}` is not a country prefix such as \"+45\""
+        )))
     }
 }
 
@@ -106,7 +127,10 @@ mod tests {
         fails(r#"phone("call me")"#, EvalErrorKind::BadArgument);
         fails(r#"phone("+")"#, EvalErrorKind::BadArgument);
         fails(r#"phone("12 34 ext 5")"#, EvalErrorKind::BadArgument);
-        fails(r#"phone("+45 12345678 / 87654321")"#, EvalErrorKind::BadArgument);
+        fails(
+            r#"phone("+45 12345678 / 87654321")"#,
+            EvalErrorKind::BadArgument,
+        );
         fails(r#"phone("12345678", "DK")"#, EvalErrorKind::BadArgument);
         fails(r#"phone("12345678", "+4545")"#, EvalErrorKind::BadArgument);
     }

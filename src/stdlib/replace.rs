@@ -7,16 +7,34 @@ use crate::eval::{EvalError, Value};
 pub(super) static FUNCTION: Function = Function {
     name: "replace",
     params: &[
-        Param { name: "text", kind: Kind::Text, optional: false },
-        Param { name: "from", kind: Kind::Text, optional: false },
-        Param { name: "to", kind: Kind::Text, optional: false },
+        Param {
+            name: "text",
+            kind: Kind::Text,
+            optional: false,
+        },
+        Param {
+            name: "from",
+            kind: Kind::Text,
+            optional: false,
+        },
+        Param {
+            name: "to",
+            kind: Kind::Text,
+            optional: false,
+        },
     ],
     returns: Returns::Kind(Kind::Text),
     inverse: None,
     summary: "The text with every occurrence of `from` replaced by `to` (case-sensitive).",
     examples: &[
-        Example { call: r#"replace("Nordvik A/S", "A/S", "AS")"#, result: r#""Nordvik AS""# },
-        Example { call: r#"replace("1.250,50", ".", "")"#, result: r#""1250,50""# },
+        Example {
+            call: r#"replace("Nordvik A/S", "A/S", "AS")"#,
+            result: r#""Nordvik AS""#,
+        },
+        Example {
+            call: r#"replace("1.250,50", ".", "")"#,
+            result: r#""1250,50""#,
+        },
     ],
     call,
 };
@@ -27,7 +45,9 @@ fn call(args: &[Value]) -> Result<Value, EvalError> {
     let to = arguments::text(FUNCTION.name, args, 2)?;
     // Rust would insert `to` between every character for an empty pattern; no rule means that.
     if from.is_empty() {
-        return Err(EvalError::bad_argument("`replace` needs a non-empty text to replace"));
+        return Err(EvalError::bad_argument(
+            "`replace` needs a non-empty text to replace",
+        ));
     }
     Ok(Value::Text(text.replace(from, to)))
 }

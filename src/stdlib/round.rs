@@ -11,19 +11,45 @@ use crate::eval::{EvalError, Value};
 pub(super) static FUNCTION: Function = Function {
     name: "round",
     params: &[
-        Param { name: "number", kind: Kind::Number, optional: false },
-        Param { name: "places", kind: Kind::Number, optional: true },
+        Param {
+            name: "number",
+            kind: Kind::Number,
+            optional: false,
+        },
+        Param {
+            name: "places",
+            kind: Kind::Number,
+            optional: true,
+        },
     ],
     returns: Returns::SameAsArgument(0),
     inverse: None,
     summary: "The number rounded to `places` decimals (default 2), half away from zero.",
     examples: &[
-        Example { call: "round(2.345)", result: "2.35" },
-        Example { call: "round(-2.345)", result: "-2.35" },
-        Example { call: "round(2.5, 0)", result: "3" },
-        Example { call: "round(1.004999, 2)", result: "1.00" },
-        Example { call: "round(7)", result: "7.00" },
-        Example { call: "round(12.345%, 1)", result: "12.3%" },
+        Example {
+            call: "round(2.345)",
+            result: "2.35",
+        },
+        Example {
+            call: "round(-2.345)",
+            result: "-2.35",
+        },
+        Example {
+            call: "round(2.5, 0)",
+            result: "3",
+        },
+        Example {
+            call: "round(1.004999, 2)",
+            result: "1.00",
+        },
+        Example {
+            call: "round(7)",
+            result: "7.00",
+        },
+        Example {
+            call: "round(12.345%, 1)",
+            result: "12.3%",
+        },
     ],
     call,
 };
@@ -41,7 +67,10 @@ fn call(args: &[Value]) -> Result<Value, EvalError> {
     match arguments::argument(FUNCTION.name, args, 0)? {
         Value::Number(number) => Ok(Value::Number(round(*number, places))),
         Value::Percent(number) => Ok(Value::Percent(round(*number, places))),
-        other => Err(EvalError::type_mismatch(format!("`round` takes a number, found {}", other.type_name()))),
+        other => Err(EvalError::type_mismatch(format!(
+            "`round` takes a number, found {}",
+            other.type_name()
+        ))),
     }
 }
 
@@ -76,7 +105,12 @@ mod tests {
     fn pads_to_the_places_asked_for() {
         assert_eq!(eval("round(7)").unwrap().to_string(), "7.00");
         assert_eq!(eval("round(2.5, 3)").unwrap().to_string(), "2.500");
-        assert_eq!(eval("round(79228162514264337593543950335, 2)").unwrap().to_string(), "79228162514264337593543950335");
+        assert_eq!(
+            eval("round(79228162514264337593543950335, 2)")
+                .unwrap()
+                .to_string(),
+            "79228162514264337593543950335"
+        );
     }
 
     #[test]

@@ -41,12 +41,17 @@ fn call(args: &[Value]) -> Result<Value, EvalError> {
     // A float only here, for the score of a fuzzy match; it becomes an exact decimal of
     // 4 places at once (f64::round is half away from zero), never money.
     let ten_thousandths = (score * 10_000.0).round() as i64;
-    Ok(Value::Number(Decimal::new(ten_thousandths, PLACES).normalize()))
+    Ok(Value::Number(
+        Decimal::new(ten_thousandths, PLACES).normalize(),
+    ))
 }
 
 /// Trimmed, lower-cased, with each run of whitespace made one space.
 fn normalise(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 #[cfg(test)]
@@ -63,9 +68,15 @@ mod tests {
 
     #[test]
     fn scores_have_four_decimals_and_are_symmetric() {
-        let Ok(Value::Number(score)) = eval(r#"similar("Bergen Bygg AS", "Bergen Byg A/S")"#) else { panic!() };
+        let Ok(Value::Number(score)) = eval(r#"similar("Bergen Bygg AS", "Bergen Byg A/S")"#)
+        else {
+            panic!()
+        };
         assert!(score.scale() <= 4);
         assert!(score > rust_decimal::Decimal::ZERO && score < rust_decimal::Decimal::ONE);
-        gives(r#"similar("Martha", "Marhta") == similar("Marhta", "Martha")"#, "true");
+        gives(
+            r#"similar("Martha", "Marhta") == similar("Marhta", "Martha")"#,
+            "true",
+        );
     }
 }

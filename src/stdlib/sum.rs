@@ -8,15 +8,32 @@ use crate::eval::{EvalError, Value};
 /// The `sum` entry of the standard library.
 pub(super) static FUNCTION: Function = Function {
     name: "sum",
-    params: &[Param { name: "list", kind: Kind::List, optional: false }],
+    params: &[Param {
+        name: "list",
+        kind: Kind::List,
+        optional: false,
+    }],
     returns: Returns::Money,
     inverse: None,
-    summary: "The exact total of the numbers in the list; nulls are skipped and an empty list sums to 0.",
+    summary:
+        "The exact total of the numbers in the list; nulls are skipped and an empty list sums to 0.",
     examples: &[
-        Example { call: "sum([1250.50, 99.95, null])", result: "1350.45" },
-        Example { call: "sum([0.1, 0.2])", result: "0.3" },
-        Example { call: "sum([])", result: "0" },
-        Example { call: "sum([20%, 80%])", result: "100%" },
+        Example {
+            call: "sum([1250.50, 99.95, null])",
+            result: "1350.45",
+        },
+        Example {
+            call: "sum([0.1, 0.2])",
+            result: "0.3",
+        },
+        Example {
+            call: "sum([])",
+            result: "0",
+        },
+        Example {
+            call: "sum([20%, 80%])",
+            result: "100%",
+        },
     ],
     call,
 };
@@ -39,11 +56,19 @@ fn call(args: &[Value]) -> Result<Value, EvalError> {
             }
         };
         if *percents.get_or_insert(is_percent) != is_percent {
-            return Err(EvalError::type_mismatch("`sum` cannot add numbers and percents together"));
+            return Err(EvalError::type_mismatch(
+                "`sum` cannot add numbers and percents together",
+            ));
         }
-        total = total.checked_add(amount).ok_or_else(|| EvalError::overflow("the sum is too large for an exact decimal"))?;
+        total = total
+            .checked_add(amount)
+            .ok_or_else(|| EvalError::overflow("the sum is too large for an exact decimal"))?;
     }
-    Ok(if percents == Some(true) { Value::Percent(total) } else { Value::Number(total) })
+    Ok(if percents == Some(true) {
+        Value::Percent(total)
+    } else {
+        Value::Number(total)
+    })
 }
 
 #[cfg(test)]
@@ -62,6 +87,9 @@ mod tests {
     fn refuses_mixed_and_overflowing_lists() {
         fails("sum([1, 20%])", EvalErrorKind::TypeMismatch);
         fails(r#"sum([1, "2"])"#, EvalErrorKind::TypeMismatch);
-        fails("sum([79228162514264337593543950335, 1])", EvalErrorKind::Overflow);
+        fails(
+            "sum([79228162514264337593543950335, 1])",
+            EvalErrorKind::Overflow,
+        );
     }
 }

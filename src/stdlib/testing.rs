@@ -9,7 +9,8 @@ use crate::{
 
 /// Parses and evaluates a constant expression, panicking on syntax errors (test input).
 pub(super) fn eval(text: &str) -> Result<Value, crate::eval::EvalError> {
-    let expr = parse_expression(&SourceFile::new("test", text)).unwrap_or_else(|d| panic!("`{text}`: {d:?}"));
+    let expr = parse_expression(&SourceFile::new("test", text))
+        .unwrap_or_else(|d| panic!("`{text}`: {d:?}"));
     evaluate_constant(&expr)
 }
 
@@ -17,7 +18,10 @@ pub(super) fn eval(text: &str) -> Result<Value, crate::eval::EvalError> {
 pub(super) fn gives(call: &str, expected: &str) {
     let actual = eval(call).unwrap_or_else(|e| panic!("`{call}` failed: {e}"));
     let wanted = eval(expected).unwrap_or_else(|e| panic!("`{expected}` failed: {e}"));
-    assert_eq!(actual, wanted, "`{call}` gave {actual}, expected {expected}");
+    assert_eq!(
+        actual, wanted,
+        "`{call}` gave {actual}, expected {expected}"
+    );
 }
 
 /// `call` fails with `kind`.

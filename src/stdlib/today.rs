@@ -15,13 +15,19 @@ pub(super) static FUNCTION: Function = Function {
     inverse: None,
     summary: "The date the rules are evaluated on (the run's date, in local time).",
     // The result changes every day, so `tests/stdlib.rs` evaluates this example but does not compare it.
-    examples: &[Example { call: "today()", result: "2026-01-31" }],
+    examples: &[Example {
+        call: "today()",
+        result: "2026-01-31",
+    }],
     call,
 };
 
 fn call(args: &[Value]) -> Result<Value, EvalError> {
     if !args.is_empty() {
-        return Err(EvalError::new(crate::eval::EvalErrorKind::ArgumentCount, "`today()` takes no arguments"));
+        return Err(EvalError::new(
+            crate::eval::EvalErrorKind::ArgumentCount,
+            "`today()` takes no arguments",
+        ));
     }
     Ok(Value::Date(chrono::Local::now().date_naive()))
 }

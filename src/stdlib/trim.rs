@@ -7,11 +7,18 @@ use crate::eval::{EvalError, Value};
 /// The `trim` entry of the standard library.
 pub(super) static FUNCTION: Function = Function {
     name: "trim",
-    params: &[Param { name: "text", kind: Kind::Text, optional: false }],
+    params: &[Param {
+        name: "text",
+        kind: Kind::Text,
+        optional: false,
+    }],
     returns: Returns::Kind(Kind::Text),
     inverse: None,
     summary: "The text without whitespace at either end; whitespace inside is kept.",
-    examples: &[Example { call: r#"trim("  Storgata 1\t")"#, result: r#""Storgata 1""# }],
+    examples: &[Example {
+        call: r#"trim("  Storgata 1\t")"#,
+        result: r#""Storgata 1""#,
+    }],
     call,
 };
 

@@ -6,13 +6,23 @@ use crate::eval::{EvalError, Value};
 /// The `upper` entry of the standard library.
 pub(super) static FUNCTION: Function = Function {
     name: "upper",
-    params: &[Param { name: "text", kind: Kind::Text, optional: false }],
+    params: &[Param {
+        name: "text",
+        kind: Kind::Text,
+        optional: false,
+    }],
     returns: Returns::Kind(Kind::Text),
     inverse: None,
     summary: "The text in upper case, by Unicode's rules.",
     examples: &[
-        Example { call: r#"upper("Blåbær AS")"#, result: r#""BLÅBÆR AS""# },
-        Example { call: r#"upper("dk")"#, result: r#""DK""# },
+        Example {
+            call: r#"upper("Blåbær AS")"#,
+            result: r#""BLÅBÆR AS""#,
+        },
+        Example {
+            call: r#"upper("dk")"#,
+            result: r#""DK""#,
+        },
     ],
     call,
 };

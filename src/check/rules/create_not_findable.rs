@@ -40,11 +40,13 @@ impl Rule for CreateNotFindable {
                 let Some(side) = [&sync.node.left.node, &sync.node.right.node].into_iter().find(|s| s.system.node == target.node) else { continue };
                 let Some(entity) = cx.entity(&side.system.node, &side.entity.node) else { continue };
                 let written = fields_written_into(&sync.node.statements, &target.node);
-                let mut set: Vec<&str> = written.iter().map(String::as_str).collect();
+                let set: Vec<&str> = written.iter().map(String::as_str).collect();
                 // An exact match key on the created side finds the record again too.
                 let match_keys = match_fields(&sync.node.statements, &target.node);
-                set.extend(match_keys.iter().map(String::as_str).filter(|f| entity.fields.get(*f).is_some_and(|x| x.unique || x.searchable)));
-                if findable(entity, &set) || set.iter().any(|f| entity.fields.get(*f).is_some_and(|x| x.unique && x.searchable)) {
+                // After a crash the runtime searches the target by the match key: one hit is the
+                // record it created, several become a suggestion, never a second create.
+                let searchable_key = match_keys.iter().any(|f| entity.fields.get(f).is_some_and(|x| x.searchable || x.unique));
+                if findable(entity, &set) || searchable_key {
                     continue;
                 }
                 let owner = format!("{}.{}", side.system.node, side.entity.node);

@@ -392,7 +392,7 @@ fn unescape(escape: &str) -> String {
     match escape {
         "\\n" => "\n".to_string(),
         "\\t" => "\t".to_string(),
-        other => other.trim_start_matches('\\').to_string(),
+        other => other.strip_prefix('\\').unwrap_or(other).to_string(),
     }
 }
 
