@@ -12,12 +12,13 @@ use ledgerlink::{
 };
 
 fn examples() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"))
-        .expect("examples/")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.join("ledgerlink.yaml").is_file())
-        .collect();
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"))
+            .expect("examples/")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.join("ledgerlink.yaml").is_file())
+            .collect();
     dirs.sort();
     dirs
 }
@@ -26,7 +27,15 @@ fn examples() -> Vec<PathBuf> {
 fn pipeline(project: &Project, texts: &[(String, String)]) -> usize {
     let mut diagnostics = Vec::new();
     let mut project = project.clone();
-    project.rules = texts.iter().map(|(name, text)| RuleFile::parse(SourceFile::new(name.clone(), text.clone()), &mut diagnostics)).collect();
+    project.rules = texts
+        .iter()
+        .map(|(name, text)| {
+            RuleFile::parse(
+                SourceFile::new(name.clone(), text.clone()),
+                &mut diagnostics,
+            )
+        })
+        .collect();
     diagnostics.extend(check::check(&project));
     let plan = plan::compile(&project);
     diagnostics.len() + plan.flows.len() + plan.syncs.len()
@@ -50,8 +59,16 @@ fn bench(c: &mut Criterion) {
     for dir in examples() {
         let mut diagnostics = Vec::new();
         let project = Project::load(&dir, &mut diagnostics).expect("example loads");
-        let texts: Vec<(String, String)> = project.rules.iter().map(|r| (r.source.name.clone(), r.source.text.clone())).collect();
-        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let texts: Vec<(String, String)> = project
+            .rules
+            .iter()
+            .map(|r| (r.source.name.clone(), r.source.text.clone()))
+            .collect();
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         group.bench_function(&name, |b| b.iter(|| pipeline(&project, &texts)));
     }
     let kitchen = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kitchen-quotes");
@@ -60,7 +77,9 @@ fn bench(c: &mut Criterion) {
     let big = generated_rules(10_000);
     let texts = vec![("generated.rules".to_string(), big)];
     group.sample_size(20);
-    group.bench_function("generated-10000-lines", |b| b.iter(|| pipeline(&project, &texts)));
+    group.bench_function("generated-10000-lines", |b| {
+        b.iter(|| pipeline(&project, &texts))
+    });
     group.finish();
 }
 

@@ -4,6 +4,11 @@ fn main() {
     let file = ledgerlink::source::SourceFile::new(path, text);
     let (ast, diags) = ledgerlink::syntax::parse(&file);
     println!("items: {}", ast.items.len());
-    print!("{}", ledgerlink::diagnostic::render_human(&diags, false, 100));
-    if std::env::args().nth(2).is_some() { println!("{}", serde_json::to_string(&ast).unwrap()); }
+    print!(
+        "{}",
+        ledgerlink::diagnostic::render_human(&diags, false, 100)
+    );
+    if std::env::args().nth(2).is_some() {
+        println!("{}", serde_json::to_string(&ast).unwrap());
+    }
 }

@@ -2,8 +2,8 @@
 #![warn(missing_docs)]
 
 pub mod check;
-pub mod connector;
 pub mod cli;
+pub mod connector;
 pub mod diagnostic;
 pub mod eval;
 pub mod format;

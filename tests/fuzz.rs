@@ -16,15 +16,57 @@ use proptest::prelude::*;
 
 /// Tokens the grammar cares about, so mutations reach deep into the parser.
 const TOKENS: &[&str] = &[
-    "{", "}", "(", ")", "[", "]", "<->", "->", "<-", "==", "=", "??", "\"", "{x}", "#", "\n", "sync", "flow", "view", "table",
-    "when", "else", "becomes", "lines", "line", "split", "by", "as", "create", "upsert", "%", "20%", "2026-02-30", "999999999999999999999999999999",
-    "`", "and", "not in", "-", ".", ",", "_ =>",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "<->",
+    "->",
+    "<-",
+    "==",
+    "=",
+    "??",
+    "\"",
+    "{x}",
+    "#",
+    "\n",
+    "sync",
+    "flow",
+    "view",
+    "table",
+    "when",
+    "else",
+    "becomes",
+    "lines",
+    "line",
+    "split",
+    "by",
+    "as",
+    "create",
+    "upsert",
+    "%",
+    "20%",
+    "2026-02-30",
+    "999999999999999999999999999999",
+    "`",
+    "and",
+    "not in",
+    "-",
+    ".",
+    ",",
+    "_ =>",
 ];
 
 fn examples_text() -> Vec<(std::path::PathBuf, String)> {
     let mut out = Vec::new();
     for dir in common::examples() {
-        for entry in std::fs::read_dir(dir.join("rules")).into_iter().flatten().filter_map(Result::ok) {
+        for entry in std::fs::read_dir(dir.join("rules"))
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+        {
             if let Ok(text) = std::fs::read_to_string(entry.path()) {
                 out.push((dir.clone(), text));
             }
@@ -57,7 +99,10 @@ fn mutate(text: &str, edits: &[(usize, usize, usize)]) -> String {
 fn lint_and_compile(dir: &std::path::Path, text: &str) {
     let mut diagnostics = Vec::new();
     let mut project = Project::load(dir, &mut diagnostics).expect("example loads");
-    project.rules = vec![RuleFile::parse(SourceFile::new("fuzz.rules", text), &mut diagnostics)];
+    project.rules = vec![RuleFile::parse(
+        SourceFile::new("fuzz.rules", text),
+        &mut diagnostics,
+    )];
     let found = check::check(&project);
     let _ = ledgerlink::diagnostic::render_human(&found, false, 80);
     let _ = ledgerlink::diagnostic::render_json(&found);
@@ -94,7 +139,12 @@ proptest! {
 fn profiles_load_without_panicking_on_garbage() {
     let mut diagnostics = Vec::new();
     let mut profiles = Profiles::default();
-    for text in ["", "name: [", "entities: 5", "name: x\ntitle: y\ntransport: carrier_pigeon\nentities: {}\n"] {
+    for text in [
+        "",
+        "name: [",
+        "entities: 5",
+        "name: x\ntitle: y\ntransport: carrier_pigeon\nentities: {}\n",
+    ] {
         profiles.add(&SourceFile::new("bad.yaml", text), &mut diagnostics);
     }
     assert_eq!(diagnostics.len(), 4);

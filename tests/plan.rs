@@ -9,7 +9,10 @@ use std::path::Path;
 fn every_example_lints_clean() {
     for dir in common::examples() {
         let (_, diagnostics) = common::lint(&dir);
-        let found: Vec<String> = diagnostics.iter().map(|d| format!("{} {}", d.code.id, d.message)).collect();
+        let found: Vec<String> = diagnostics
+            .iter()
+            .map(|d| format!("{} {}", d.code.id, d.message))
+            .collect();
         assert!(found.is_empty(), "{}: {found:#?}", dir.display());
     }
 }
@@ -19,7 +22,11 @@ fn example_plans_are_snapshotted() {
     let examples = common::examples();
     assert_eq!(examples.len(), 5, "the five reference scenarios");
     for dir in examples {
-        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         let plan = common::plan_of(&dir);
         insta::with_settings!({ snapshot_path => "plan/snapshots", prepend_module_to_snapshot => false }, {
             insta::assert_yaml_snapshot!(name, plan);

@@ -93,7 +93,10 @@ impl Fixture {
 
     /// `LL1xx__unknown_field`: the fixture path below `tests/ui`, without extension.
     fn snapshot_name(&self) -> String {
-        let relative = self.path().strip_prefix(UI).expect("fixtures are under tests/ui");
+        let relative = self
+            .path()
+            .strip_prefix(UI)
+            .expect("fixtures are under tests/ui");
         let relative = relative.with_extension("");
         relative
             .components()
@@ -207,7 +210,10 @@ fn lint_in_shared_project(name: &str, text: &str, dir: PathBuf) -> Vec<Diagnosti
         dir,
         file: SourceFile::new(SHARED_PROJECT, yaml.as_str()),
         config: serde_yaml_ng::from_str(&yaml).ok(),
-        rules: vec![RuleFile::parse(SourceFile::new(name, text), &mut diagnostics)],
+        rules: vec![RuleFile::parse(
+            SourceFile::new(name, text),
+            &mut diagnostics,
+        )],
         profiles: Profiles::shipped(&mut diagnostics),
     };
     assert!(project.config.is_some(), "{SHARED_PROJECT} must parse");
@@ -292,14 +298,17 @@ fn actual(d: &Diagnostic) -> Expected {
 
 /// Compares expectations with findings; returns a description of every difference.
 fn compare(expected: &[Expected], diagnostics: &[Diagnostic]) -> Vec<String> {
-    let mut left: Vec<(Expected, &Diagnostic)> = diagnostics.iter().map(|d| (actual(d), d)).collect();
+    let mut left: Vec<(Expected, &Diagnostic)> =
+        diagnostics.iter().map(|d| (actual(d), d)).collect();
     let mut problems = Vec::new();
     // Exact lines first, so a line-less expectation cannot take a finding another one needs.
     let mut ordered: Vec<&Expected> = expected.iter().filter(|e| e.line.is_some()).collect();
     ordered.extend(expected.iter().filter(|e| e.line.is_none()));
     for want in ordered {
         let hit = left.iter().position(|(got, _)| {
-            got.code == want.code && got.file == want.file && (want.line.is_none() || got.line == want.line)
+            got.code == want.code
+                && got.file == want.file
+                && (want.line.is_none() || got.line == want.line)
         });
         match hit {
             Some(i) => {
@@ -309,7 +318,10 @@ fn compare(expected: &[Expected], diagnostics: &[Diagnostic]) -> Vec<String> {
         }
     }
     for (got, d) in left {
-        problems.push(format!("reported {got} but no `# expect:` line asks for it: {}", d.message));
+        problems.push(format!(
+            "reported {got} but no `# expect:` line asks for it: {}",
+            d.message
+        ));
     }
     problems
 }
@@ -326,7 +338,11 @@ fn ui_fixtures() {
         let name = fixture.snapshot_name();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let diagnostics = lint(fixture);
-            let expected: Vec<Expected> = fixture.files().iter().flat_map(|f| expectations(f)).collect();
+            let expected: Vec<Expected> = fixture
+                .files()
+                .iter()
+                .flat_map(|f| expectations(f))
+                .collect();
             assert!(
                 !expected.is_empty(),
                 "{} has no `# expect:` line; every fixture says what it must raise",
@@ -466,12 +482,16 @@ fn lints_readme_lists_every_code() {
             CodeStatus::Preview => "Preview".to_string(),
             CodeStatus::Removed { since } => format!("Removed in {since}"),
         };
-        let prefix = format!("| [{id}]({id}.md) | `{}` | {severity} |", code.name, id = code.id);
+        let prefix = format!(
+            "| [{id}]({id}.md) | `{}` | {severity} |",
+            code.name,
+            id = code.id
+        );
         match readme.lines().find(|l| l.starts_with(&prefix)) {
             None => problems.push(format!("no row starting `{prefix}`")),
-            Some(row) if !row.trim_end().ends_with(&format!("| {status} |")) => {
-                problems.push(format!("{}: the row should end with `| {status} |`", code.id))
-            }
+            Some(row) if !row.trim_end().ends_with(&format!("| {status} |")) => problems.push(
+                format!("{}: the row should end with `| {status} |`", code.id),
+            ),
             Some(_) => {}
         }
     }
@@ -479,5 +499,9 @@ fn lints_readme_lists_every_code() {
     if rows != codes::ALL.len() {
         problems.push(format!("{rows} rows for {} codes", codes::ALL.len()));
     }
-    assert!(problems.is_empty(), "docs/lints/README.md:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "docs/lints/README.md:\n{}",
+        problems.join("\n")
+    );
 }

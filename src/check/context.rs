@@ -86,7 +86,12 @@ impl<'p> Context<'p> {
 
     /// The profile entity `alias.entity`, if both exist.
     pub fn entity(&self, alias: &str, entity: &str) -> Option<&Entity> {
-        self.systems.get(alias)?.profile.as_ref()?.entities.get(entity)
+        self.systems
+            .get(alias)?
+            .profile
+            .as_ref()?
+            .entities
+            .get(entity)
     }
 
     /// Marks a setting (`settings.x`) or table (`table:x`) as used.
@@ -109,7 +114,9 @@ pub fn setting_type(value: &Yaml) -> Type {
         Yaml::Number(n) if n.is_i64() || n.is_u64() => Type::Integer,
         Yaml::Number(_) => Type::Decimal,
         Yaml::String(s) => text_type(s),
-        Yaml::Sequence(items) => Type::List(Box::new(items.first().map_or(Type::Unknown, setting_type))),
+        Yaml::Sequence(items) => {
+            Type::List(Box::new(items.first().map_or(Type::Unknown, setting_type)))
+        }
         Yaml::Mapping(map) => Type::Record(Arc::new(
             map.iter()
                 .filter_map(|(k, v)| Some((k.as_str()?.to_string(), setting_type(v))))
@@ -153,7 +160,11 @@ fn collect_tables(rule_file: &RuleFile, tables: &mut IndexMap<String, Table>) {
                             break;
                         }
                     }
-                    let _ = entry.node.keys.iter().filter(|k| matches!(k.node, TableKey::Wildcard));
+                    let _ = entry
+                        .node
+                        .keys
+                        .iter()
+                        .filter(|k| matches!(k.node, TableKey::Wildcard));
                 }
                 value_type
             }

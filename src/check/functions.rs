@@ -12,7 +12,13 @@ use crate::{
 };
 
 /// Checks a call of a standard-library function and returns its result type.
-pub(super) fn call_type(resolver: &mut Resolver<'_, '_>, function: &Ident, arg_types: &[Type], args: &[Expr], at: Span) -> Type {
+pub(super) fn call_type(
+    resolver: &mut Resolver<'_, '_>,
+    function: &Ident,
+    arg_types: &[Type],
+    args: &[Expr],
+    at: Span,
+) -> Type {
     let Some(signature) = stdlib::lookup(&function.node) else {
         resolver.push_diagnostic(unknown_function::diagnostic(function));
         return Type::Unknown;
@@ -20,11 +26,23 @@ pub(super) fn call_type(resolver: &mut Resolver<'_, '_>, function: &Ident, arg_t
     let max = signature.params.len();
     let min = signature.params.iter().filter(|p| !p.optional).count();
     if args.len() < min || args.len() > max {
-        resolver.push_diagnostic(wrong_argument_count::diagnostic(function, at, min, max, args.len()));
+        resolver.push_diagnostic(wrong_argument_count::diagnostic(
+            function,
+            at,
+            min,
+            max,
+            args.len(),
+        ));
     }
     for ((param, arg_type), arg) in signature.params.iter().zip(arg_types).zip(args) {
         if !fits(param.kind, arg_type) {
-            resolver.push_diagnostic(super::rules::type_mismatch::argument(arg.span, signature.name, param.name, kind_name(param.kind), arg_type));
+            resolver.push_diagnostic(super::rules::type_mismatch::argument(
+                arg.span,
+                signature.name,
+                param.name,
+                kind_name(param.kind),
+                arg_type,
+            ));
         }
     }
     match signature.returns {
@@ -45,9 +63,14 @@ pub(super) fn call_type(resolver: &mut Resolver<'_, '_>, function: &Ident, arg_t
 fn fits(kind: Kind, t: &Type) -> bool {
     match kind {
         Kind::Any => true,
-        Kind::Text => t.is_textual() || matches!(t, Type::Integer | Type::Null | Type::Reference(_)),
+        Kind::Text => {
+            t.is_textual() || matches!(t, Type::Integer | Type::Null | Type::Reference(_))
+        }
         Kind::Number => t.is_numeric() || matches!(t, Type::Null),
-        Kind::Date => matches!(t, Type::Date | Type::Datetime | Type::Text | Type::Unknown | Type::Null),
+        Kind::Date => matches!(
+            t,
+            Type::Date | Type::Datetime | Type::Text | Type::Unknown | Type::Null
+        ),
         Kind::List => matches!(t, Type::List(_) | Type::Unknown | Type::Null),
         Kind::Bool => matches!(t, Type::Bool | Type::Unknown | Type::Null),
     }

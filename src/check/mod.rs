@@ -26,7 +26,9 @@ pub fn lines_field(entity: &Entity) -> Option<(&str, &Field)> {
     entity
         .fields
         .iter()
-        .find(|(_, f)| f.r#type == crate::connector::FieldType::List && !f.fields.is_empty() && !f.read_only)
+        .find(|(_, f)| {
+            f.r#type == crate::connector::FieldType::List && !f.fields.is_empty() && !f.read_only
+        })
         .map(|(n, f)| (n.as_str(), f))
 }
 
@@ -36,7 +38,8 @@ pub fn check(project: &Project) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     let mut facts = resolve::Facts::default();
     for rule_file in &project.rules {
-        let mut resolver = resolve::Resolver::new(&cx, rule_file.source.clone(), &mut diagnostics, &mut facts);
+        let mut resolver =
+            resolve::Resolver::new(&cx, rule_file.source.clone(), &mut diagnostics, &mut facts);
         for item in &rule_file.ast.items {
             resolver.item(item);
         }

@@ -18,8 +18,9 @@ use crate::{
     diagnostic::Diagnostic,
     source::{SourceFile, Span},
     syntax::ast::{
-        BinaryOp, ConflictPolicy, Destination, EntityRef, Expr, ExprKind, Ident, InterpolationPart, Item, Literal,
-        Schedule, Spanned, Statement, SyncStatement, TableSource, Trigger, UnaryOp, WriteKind,
+        BinaryOp, ConflictPolicy, Destination, EntityRef, Expr, ExprKind, Ident, InterpolationPart,
+        Item, Literal, Schedule, Spanned, Statement, SyncStatement, TableSource, Trigger, UnaryOp,
+        WriteKind,
     },
 };
 
@@ -112,7 +113,8 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 let sync = &sync.node;
                 for side in [&sync.left, &sync.right] {
                     if self.entity_ref(side).is_some() {
-                        self.sync_sides.push((side.node.system.node.clone(), side.node.entity.node.clone()));
+                        self.sync_sides
+                            .push((side.node.system.node.clone(), side.node.entity.node.clone()));
                     }
                 }
                 for statement in &sync.statements {
@@ -131,7 +133,10 @@ impl<'c, 'p> Resolver<'c, 'p> {
                     .collect();
                 if let Some(source) = ons.first() {
                     if self.entity_ref(source).is_some() {
-                        self.record = Some((source.node.system.node.clone(), source.node.entity.node.clone()));
+                        self.record = Some((
+                            source.node.system.node.clone(),
+                            source.node.entity.node.clone(),
+                        ));
                     }
                 }
                 for extra in ons.iter().skip(1) {
@@ -144,7 +149,10 @@ impl<'c, 'p> Resolver<'c, 'p> {
             Item::View(view) => {
                 let view = &view.node;
                 if self.entity_ref(&view.subject).is_some() {
-                    self.record = Some((view.subject.node.system.node.clone(), view.subject.node.entity.node.clone()));
+                    self.record = Some((
+                        view.subject.node.system.node.clone(),
+                        view.subject.node.entity.node.clone(),
+                    ));
                 }
                 let from = view.from.as_ref().and_then(|f| {
                     self.entity_ref(f)?;
@@ -166,7 +174,8 @@ impl<'c, 'p> Resolver<'c, 'p> {
                         }
                     }
                 }
-                let column_names: Vec<String> = view.columns.iter().map(|c| c.name.node.clone()).collect();
+                let column_names: Vec<String> =
+                    view.columns.iter().map(|c| c.name.node.clone()).collect();
                 for key in &view.order {
                     if !column_names.contains(&key.column.node) {
                         if let Some((system, entity)) = &from {
@@ -202,7 +211,12 @@ impl<'c, 'p> Resolver<'c, 'p> {
             Some(e) => Some(e),
             None => {
                 let names: Vec<&str> = profile.entities.keys().map(String::as_str).collect();
-                let diagnostic = super::rules::unknown_entity::diagnostic(entity, &found.alias, &found.connector, &names);
+                let diagnostic = super::rules::unknown_entity::diagnostic(
+                    entity,
+                    &found.alias,
+                    &found.connector,
+                    &names,
+                );
                 self.report(diagnostic);
                 None
             }
@@ -223,7 +237,8 @@ impl<'c, 'p> Resolver<'c, 'p> {
             Some(field) => Type::of_field(field),
             None => {
                 let names: Vec<&str> = found.fields.keys().map(String::as_str).collect();
-                let diagnostic = unknown_field::diagnostic(name, &format!("{system}.{entity}"), &names);
+                let diagnostic =
+                    unknown_field::diagnostic(name, &format!("{system}.{entity}"), &names);
                 self.report(diagnostic);
                 Type::Unknown
             }
@@ -258,7 +273,11 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 "index" => Type::Integer,
                 "share" => Type::Percent,
                 _ => {
-                    let diagnostic = unknown_field::diagnostic(name, "a payment-plan part", &["amount", "label", "index", "share"]);
+                    let diagnostic = unknown_field::diagnostic(
+                        name,
+                        "a payment-plan part",
+                        &["amount", "label", "index", "share"],
+                    );
                     self.report(diagnostic);
                     Type::Unknown
                 }
@@ -285,7 +304,16 @@ impl<'c, 'p> Resolver<'c, 'p> {
 
     fn sync_statement(&mut self, statement: &Spanned<SyncStatement>) {
         match &statement.node {
-            SyncStatement::Link { left, right, direction } | SyncStatement::Mapping { left, right, direction } => {
+            SyncStatement::Link {
+                left,
+                right,
+                direction,
+            }
+            | SyncStatement::Mapping {
+                left,
+                right,
+                direction,
+            } => {
                 let left_type = self.expr(left);
                 let right_type = self.expr(right);
                 use crate::syntax::ast::Direction::*;
@@ -315,7 +343,9 @@ impl<'c, 'p> Resolver<'c, 'p> {
             }
             SyncStatement::Conflict(ConflictPolicy::Prefer { system }) => self.sync_alias(system),
             SyncStatement::Conflict(ConflictPolicy::Newest) => {}
-            SyncStatement::OnDelete(policy) => self.one_of(policy, "delete policy", &["ignore", "unlink", "delete"]),
+            SyncStatement::OnDelete(policy) => {
+                self.one_of(policy, "delete policy", &["ignore", "unlink", "delete"])
+            }
         }
     }
 
@@ -368,7 +398,11 @@ impl<'c, 'p> Resolver<'c, 'p> {
     }
 
     fn statement(&mut self, statement: &Spanned<Statement>, place: &Place) {
-        if let Some(diagnostic) = misplaced_statement::check(statement, matches!(place, Place::Flow), matches!(place, Place::Line(_))) {
+        if let Some(diagnostic) = misplaced_statement::check(
+            statement,
+            matches!(place, Place::Flow),
+            matches!(place, Place::Line(_)),
+        ) {
             self.report(diagnostic);
         }
         match &statement.node {
@@ -384,18 +418,30 @@ impl<'c, 'p> Resolver<'c, 'p> {
             }
             Statement::Schedule(Schedule::Every(expr)) => {
                 let t = self.expr(expr);
-                self.expect(&t, &Type::Duration, expr.span, "`every` needs a duration such as `24h`");
+                self.expect(
+                    &t,
+                    &Type::Duration,
+                    expr.span,
+                    "`every` needs a duration such as `24h`",
+                );
             }
             Statement::Schedule(Schedule::Cron(expr)) => {
                 self.expr(expr);
             }
-            Statement::Amend(policy) => self.one_of(policy, "amend policy", &["ignore", "update", "credit_and_reissue"]),
+            Statement::Amend(policy) => self.one_of(
+                policy,
+                "amend policy",
+                &["ignore", "update", "credit_and_reissue"],
+            ),
             Statement::Let { name, value } => {
                 let ty = match &value.node {
                     Statement::Value(expr) => self.expr(expr),
                     Statement::Write(write) => {
                         self.statement(value, place);
-                        Type::Entity { system: write.target.node.system.node.clone(), entity: write.target.node.entity.node.clone() }
+                        Type::Entity {
+                            system: write.target.node.system.node.clone(),
+                            entity: write.target.node.entity.node.clone(),
+                        }
                     }
                     _ => {
                         self.statement(value, place);
@@ -417,7 +463,7 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 if let Some(destination) = &write.destination {
                     self.destination(destination, entity);
                 }
-                let saved = std::mem::replace(&mut self.subject, Some((system.clone(), entity_name.clone())));
+                let saved = self.subject.replace((system.clone(), entity_name.clone()));
                 let mut key_values = Vec::new();
                 for key in &write.keys {
                     let field_type = self.field_of_entity(&system, &entity_name, &key.field);
@@ -431,12 +477,25 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 if write.kind.node == WriteKind::Credit && write.body.is_empty() {
                     return;
                 }
-                let document = Place::Document { system, entity: entity_name };
+                let document = Place::Document {
+                    system,
+                    entity: entity_name,
+                };
                 self.statements(&write.body, &document);
             }
-            Statement::Split { amount, plan, part, body } => {
+            Statement::Split {
+                amount,
+                plan,
+                part,
+                body,
+            } => {
                 let amount_type = self.expr(amount);
-                self.expect(&amount_type, &Type::Money, amount.span, "`split` divides an amount");
+                self.expect(
+                    &amount_type,
+                    &Type::Money,
+                    amount.span,
+                    "`split` divides an amount",
+                );
                 let plan_type = self.expr(plan);
                 if !matches!(plan_type, Type::List(_) | Type::Unknown) {
                     let diagnostic = type_mismatch::not_a_plan(plan.span, &plan_type);
@@ -446,9 +505,18 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 self.statements(body, place);
                 self.scopes.pop();
             }
-            Statement::When { condition, then, otherwise } => {
+            Statement::When {
+                condition,
+                then,
+                otherwise,
+            } => {
                 let t = self.expr(condition);
-                self.expect(&t, &Type::Bool, condition.span, "a `when` condition is true or false");
+                self.expect(
+                    &t,
+                    &Type::Bool,
+                    condition.span,
+                    "a `when` condition is true or false",
+                );
                 self.statements(then, place);
                 if let Some(otherwise) = otherwise {
                     self.statements(otherwise, place);
@@ -456,7 +524,12 @@ impl<'c, 'p> Resolver<'c, 'p> {
             }
             Statement::Require { condition, message } => {
                 let t = self.expr(condition);
-                self.expect(&t, &Type::Bool, condition.span, "`require` needs a condition");
+                self.expect(
+                    &t,
+                    &Type::Bool,
+                    condition.span,
+                    "`require` needs a condition",
+                );
                 self.expr(message);
             }
             Statement::Settle(expr) | Statement::Attach(expr) => {
@@ -474,18 +547,31 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 self.statements(body, &Place::Line(line));
                 self.scopes.pop();
             }
-            Statement::LinesGroup { list, key, group, body } => {
+            Statement::LinesGroup {
+                list,
+                key,
+                group,
+                body,
+            } => {
                 let list_type = self.expr(list);
                 let item_type = self.item_type(&list_type, list.span);
                 let key_type = self.member(&item_type, key);
                 let line = self.line_type(place, statement.span);
-                self.scopes.push(vec![(group.node.clone(), Type::Group { key: Box::new(key_type), item: Box::new(item_type) })]);
+                self.scopes.push(vec![(
+                    group.node.clone(),
+                    Type::Group {
+                        key: Box::new(key_type),
+                        item: Box::new(item_type),
+                    },
+                )]);
                 self.statements(body, &Place::Line(line));
                 self.scopes.pop();
             }
             Statement::Assign { field, value } => {
                 let field_type = match place {
-                    Place::Document { system, entity } => self.field_of_entity(&system.clone(), &entity.clone(), field),
+                    Place::Document { system, entity } => {
+                        self.field_of_entity(&system.clone(), &entity.clone(), field)
+                    }
                     Place::Line(line) => self.member(&line.clone(), field),
                     Place::Flow => Type::Unknown,
                 };
@@ -499,21 +585,37 @@ impl<'c, 'p> Resolver<'c, 'p> {
         match &destination.node {
             Destination::Word(word) => {
                 if let Some(entity) = entity {
-                    if !entity.destinations.is_empty() && !entity.destinations.contains(&word.node) {
-                        let allowed: Vec<&str> = entity.destinations.iter().map(String::as_str).collect();
+                    if !entity.destinations.is_empty() && !entity.destinations.contains(&word.node)
+                    {
+                        let allowed: Vec<&str> =
+                            entity.destinations.iter().map(String::as_str).collect();
                         self.one_of(word, "destination of this entity", &allowed);
                     }
                 }
             }
-            Destination::If { condition, then, otherwise } => {
+            Destination::If {
+                condition,
+                then,
+                otherwise,
+            } => {
                 let t = self.expr(condition);
-                self.expect(&t, &Type::Bool, condition.span, "the condition is true or false");
+                self.expect(
+                    &t,
+                    &Type::Bool,
+                    condition.span,
+                    "the condition is true or false",
+                );
                 self.destination(then, entity);
                 self.destination(otherwise, entity);
             }
             Destination::Expr(expr) => {
                 let t = self.expr(expr);
-                self.expect(&t, &Type::Text, expr.span, "a destination is `ledger` or `inbox`");
+                self.expect(
+                    &t,
+                    &Type::Text,
+                    expr.span,
+                    "a destination is `ledger` or `inbox`",
+                );
             }
         }
     }
@@ -531,7 +633,8 @@ impl<'c, 'p> Resolver<'c, 'p> {
                         _ => Type::Unknown,
                     },
                     None => {
-                        let diagnostic = misplaced_statement::no_lines(at, &format!("{system}.{entity}"));
+                        let diagnostic =
+                            misplaced_statement::no_lines(at, &format!("{system}.{entity}"));
                         self.report(diagnostic);
                         Type::Unknown
                     }
@@ -558,7 +661,8 @@ impl<'c, 'p> Resolver<'c, 'p> {
 
     fn check_assignable(&mut self, field: &Type, value: &Type, value_span: Span, field_span: Span) {
         if let Err(mismatch) = assignable(field, value) {
-            let diagnostic = type_mismatch::assignment(value_span, field_span, field, value, mismatch);
+            let diagnostic =
+                type_mismatch::assignment(value_span, field_span, field, value, mismatch);
             self.report(diagnostic);
         }
     }
@@ -593,12 +697,21 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 self.member(&base_type, field)
             }
             ExprKind::Index { base, index } => self.index(base, index),
-            ExprKind::Call { receiver, function, args } => self.call(receiver.as_deref(), function, args, expr.span),
+            ExprKind::Call {
+                receiver,
+                function,
+                args,
+            } => self.call(receiver.as_deref(), function, args, expr.span),
             ExprKind::Unary { op, operand } => {
                 let t = self.expr(operand);
                 match op {
                     UnaryOp::Neg => {
-                        self.expect(&t, &Type::Decimal, operand.span, "only numbers can be negated");
+                        self.expect(
+                            &t,
+                            &Type::Decimal,
+                            operand.span,
+                            "only numbers can be negated",
+                        );
                         t
                     }
                     UnaryOp::Not => {
@@ -610,7 +723,8 @@ impl<'c, 'p> Resolver<'c, 'p> {
             ExprKind::Binary { op, left, right } => self.binary(op, left, right),
             ExprKind::Becomes { field, value } => {
                 if !self.in_trigger {
-                    let diagnostic = misplaced_statement::predicate_outside_trigger(expr.span, "becomes");
+                    let diagnostic =
+                        misplaced_statement::predicate_outside_trigger(expr.span, "becomes");
                     self.report(diagnostic);
                 }
                 let field_type = self.observed(field);
@@ -620,15 +734,25 @@ impl<'c, 'p> Resolver<'c, 'p> {
             }
             ExprKind::Changed(field) => {
                 if !self.in_trigger {
-                    let diagnostic = misplaced_statement::predicate_outside_trigger(expr.span, "changed");
+                    let diagnostic =
+                        misplaced_statement::predicate_outside_trigger(expr.span, "changed");
                     self.report(diagnostic);
                 }
                 self.observed(field);
                 Type::Bool
             }
-            ExprKind::If { condition, then, otherwise } => {
+            ExprKind::If {
+                condition,
+                then,
+                otherwise,
+            } => {
                 let c = self.expr(condition);
-                self.expect(&c, &Type::Bool, condition.span, "an `if` condition is true or false");
+                self.expect(
+                    &c,
+                    &Type::Bool,
+                    condition.span,
+                    "an `if` condition is true or false",
+                );
                 let a = self.expr(then);
                 let b = self.expr(otherwise);
                 if a.is_unknown() || matches!(a, Type::Null) {
@@ -648,21 +772,35 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 Type::List(Box::new(item_type))
             }
             ExprKind::Record(fields) => Type::Record(Arc::new(
-                fields.iter().map(|(name, value)| (name.node.clone(), self.expr(value))).collect(),
+                fields
+                    .iter()
+                    .map(|(name, value)| (name.node.clone(), self.expr(value)))
+                    .collect(),
             )),
             ExprKind::Exists { entity, filter } | ExprKind::Find { entity, filter } => {
                 let found = self.entity_ref(entity).is_some();
-                let pair = (entity.node.system.node.clone(), entity.node.entity.node.clone());
+                let pair = (
+                    entity.node.system.node.clone(),
+                    entity.node.entity.node.clone(),
+                );
                 if let Some(filter) = filter {
                     let saved = std::mem::replace(&mut self.subject, found.then(|| pair.clone()));
                     let t = self.expr(filter);
-                    self.expect(&t, &Type::Bool, filter.span, "a `where` condition is true or false");
+                    self.expect(
+                        &t,
+                        &Type::Bool,
+                        filter.span,
+                        "a `where` condition is true or false",
+                    );
                     self.subject = saved;
                 }
                 if matches!(expr.node, ExprKind::Exists { .. }) {
                     Type::Bool
                 } else if found {
-                    Type::List(Box::new(Type::Entity { system: pair.0, entity: pair.1 }))
+                    Type::List(Box::new(Type::Entity {
+                        system: pair.0,
+                        entity: pair.1,
+                    }))
                 } else {
                     Type::Unknown
                 }
@@ -676,7 +814,13 @@ impl<'c, 'p> Resolver<'c, 'p> {
         let t = self.expr(field);
         if let ExprKind::Path(segments) = &field.node {
             if let Some((system, entity, name)) = self.field_owner(segments) {
-                self.facts.observed.push(Observed { system, entity, field: name, span: field.span, file: self.file.clone() });
+                self.facts.observed.push(Observed {
+                    system,
+                    entity,
+                    field: name,
+                    span: field.span,
+                    file: self.file.clone(),
+                });
             }
         }
         t
@@ -699,7 +843,12 @@ impl<'c, 'p> Resolver<'c, 'p> {
     }
 
     fn lookup_scope(&self, name: &str) -> Option<Type> {
-        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|(n, _)| n == name).map(|(_, t)| t.clone())
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.clone())
     }
 
     fn path(&mut self, segments: &[Ident]) -> Type {
@@ -743,10 +892,19 @@ impl<'c, 'p> Resolver<'c, 'p> {
         }
         if let Some(table) = self.cx.tables.get(name) {
             self.cx.mark_used(format!("table:{name}"));
-            return (Type::Table(Box::new(table.value_type.clone())), segments.len() - 1);
+            return (
+                Type::Table(Box::new(table.value_type.clone())),
+                segments.len() - 1,
+            );
         }
         if let Some((alias, entity)) = self.sync_sides.iter().find(|(a, _)| a == name) {
-            return (Type::Entity { system: alias.clone(), entity: entity.clone() }, segments.len() - 1);
+            return (
+                Type::Entity {
+                    system: alias.clone(),
+                    entity: entity.clone(),
+                },
+                segments.len() - 1,
+            );
         }
         if self.cx.systems.contains_key(name) {
             let Some(entity) = segments.get(1) else {
@@ -756,10 +914,20 @@ impl<'c, 'p> Resolver<'c, 'p> {
             };
             if let Some((alias, record_entity)) = &self.record {
                 if alias == name && *record_entity == entity.node {
-                    return (Type::Entity { system: alias.clone(), entity: entity.node.clone() }, segments.len() - 2);
+                    return (
+                        Type::Entity {
+                            system: alias.clone(),
+                            entity: entity.node.clone(),
+                        },
+                        segments.len() - 2,
+                    );
                 }
             }
-            let diagnostic = unknown_name::not_the_record(first.span.to(entity.span), self.record.as_ref(), !self.sync_sides.is_empty());
+            let diagnostic = unknown_name::not_the_record(
+                first.span.to(entity.span),
+                self.record.as_ref(),
+                !self.sync_sides.is_empty(),
+            );
             self.report(diagnostic);
             return (Type::Unknown, 0);
         }
@@ -775,7 +943,11 @@ impl<'c, 'p> Resolver<'c, 'p> {
             if let Some(found) = self.cx.entity(&alias, &entity) {
                 let fields: Vec<&str> = found.fields.keys().map(String::as_str).collect();
                 if crate::check::suggest::did_you_mean(name, fields.iter().copied()).is_some() {
-                    let diagnostic = super::rules::unknown_field::diagnostic(first, &format!("{alias}.{entity}"), &fields);
+                    let diagnostic = super::rules::unknown_field::diagnostic(
+                        first,
+                        &format!("{alias}.{entity}"),
+                        &fields,
+                    );
                     self.report(diagnostic);
                     return (Type::Unknown, 0);
                 }
@@ -787,7 +959,12 @@ impl<'c, 'p> Resolver<'c, 'p> {
     }
 
     fn unknown(&self, name: &Ident) -> Diagnostic {
-        let mut candidates: Vec<String> = self.scopes.iter().flatten().map(|(n, _)| n.clone()).collect();
+        let mut candidates: Vec<String> = self
+            .scopes
+            .iter()
+            .flatten()
+            .map(|(n, _)| n.clone())
+            .collect();
         candidates.extend(self.cx.tables.keys().cloned());
         candidates.extend(self.sync_sides.iter().map(|(a, _)| a.clone()));
         candidates.push("settings".into());
@@ -808,7 +985,12 @@ impl<'c, 'p> Resolver<'c, 'p> {
             Type::Table(value) => *value,
             Type::Custom(value) => *value,
             Type::List(item) => {
-                self.expect(&index_type, &Type::Integer, index.span, "a list is indexed by position");
+                self.expect(
+                    &index_type,
+                    &Type::Integer,
+                    index.span,
+                    "a list is indexed by position",
+                );
                 *item
             }
             Type::Unknown => Type::Unknown,
@@ -827,14 +1009,21 @@ impl<'c, 'p> Resolver<'c, 'p> {
             return match (&receiver_type, function.node.as_str()) {
                 (Type::Part, "share") => {
                     if args.len() != 1 {
-                        let diagnostic = super::rules::wrong_argument_count::diagnostic(function, at, 1, 1, args.len());
+                        let diagnostic = super::rules::wrong_argument_count::diagnostic(
+                            function,
+                            at,
+                            1,
+                            1,
+                            args.len(),
+                        );
                         self.report(diagnostic);
                     }
                     Type::Money
                 }
                 (Type::Unknown, _) => Type::Unknown,
                 _ => {
-                    let diagnostic = super::rules::unknown_function::method(function, &receiver_type);
+                    let diagnostic =
+                        super::rules::unknown_function::method(function, &receiver_type);
                     self.report(diagnostic);
                     Type::Unknown
                 }
@@ -856,7 +1045,12 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 self.expect(&b, &Type::Bool, right.span, "`and`/`or` join conditions");
                 Type::Bool
             }
-            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge => {
                 self.compare(&a, &b, right, op.span);
                 self.enum_literal(&b, left);
                 Type::Bool
@@ -886,7 +1080,10 @@ impl<'c, 'p> Resolver<'c, 'p> {
             }
             BinaryOp::Add if matches!((&a, &b), (Type::Text, Type::Text)) => Type::Text,
             BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => {
-                if matches!((op.node, &a, &b), (BinaryOp::Add | BinaryOp::Sub, Type::Date, Type::Duration)) {
+                if matches!(
+                    (op.node, &a, &b),
+                    (BinaryOp::Add | BinaryOp::Sub, Type::Date, Type::Duration)
+                ) {
                     return Type::Date;
                 }
                 for (t, e) in [(&a, left), (&b, right)] {
@@ -912,7 +1109,9 @@ impl<'c, 'p> Resolver<'c, 'p> {
     }
 
     fn enum_literal(&mut self, enum_type: &Type, literal: &Expr) {
-        let (Type::Enum(values), ExprKind::Literal(Literal::Text(text))) = (enum_type, &literal.node) else {
+        let (Type::Enum(values), ExprKind::Literal(Literal::Text(text))) =
+            (enum_type, &literal.node)
+        else {
             return;
         };
         if !values.is_empty() && !values.iter().any(|v| v == text) {

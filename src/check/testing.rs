@@ -34,14 +34,21 @@ pub fn lint_codes(rules: &str) -> Vec<&'static str> {
 }
 
 /// An in-memory project.
-pub fn project(yaml: &str, rules: &str, diagnostics: &mut Vec<crate::diagnostic::Diagnostic>) -> Project {
+pub fn project(
+    yaml: &str,
+    rules: &str,
+    diagnostics: &mut Vec<crate::diagnostic::Diagnostic>,
+) -> Project {
     let file = SourceFile::new("ledgerlink.yaml", yaml);
     let config = serde_yaml_ng::from_str(yaml).ok();
     Project {
         dir: std::env::temp_dir(),
         file,
         config,
-        rules: vec![RuleFile::parse(SourceFile::new("test.rules", rules), diagnostics)],
+        rules: vec![RuleFile::parse(
+            SourceFile::new("test.rules", rules),
+            diagnostics,
+        )],
         profiles: Profiles::shipped(diagnostics),
     }
 }

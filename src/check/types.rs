@@ -81,7 +81,9 @@ impl Type {
             FieldType::Record => Type::Record(Arc::new(record_fields(&field.fields))),
             FieldType::List => match (&field.item, field.fields.is_empty()) {
                 (Some(item), _) => Type::List(Box::new(Type::of_scalar(*item))),
-                (None, false) => Type::List(Box::new(Type::Record(Arc::new(record_fields(&field.fields))))),
+                (None, false) => Type::List(Box::new(Type::Record(Arc::new(record_fields(
+                    &field.fields,
+                ))))),
                 (None, true) => Type::List(Box::new(Type::Unknown)),
             },
         }
@@ -99,13 +101,18 @@ impl Type {
             FieldType::Datetime => Type::Datetime,
             FieldType::Bool => Type::Bool,
             FieldType::Binary => Type::Binary,
-            FieldType::Enum | FieldType::Reference | FieldType::Record | FieldType::List => Type::Unknown,
+            FieldType::Enum | FieldType::Reference | FieldType::Record | FieldType::List => {
+                Type::Unknown
+            }
         }
     }
 
     /// Numbers of any kind.
     pub fn is_numeric(&self) -> bool {
-        matches!(self, Type::Integer | Type::Decimal | Type::Money | Type::Percent | Type::Unknown)
+        matches!(
+            self,
+            Type::Integer | Type::Decimal | Type::Money | Type::Percent | Type::Unknown
+        )
     }
 
     /// Text-like values.
@@ -120,7 +127,10 @@ impl Type {
 }
 
 fn record_fields(fields: &IndexMap<String, Field>) -> IndexMap<String, Type> {
-    fields.iter().map(|(name, f)| (name.clone(), Type::of_field(f))).collect()
+    fields
+        .iter()
+        .map(|(name, f)| (name.clone(), Type::of_field(f)))
+        .collect()
 }
 
 impl fmt::Display for Type {
@@ -139,7 +149,8 @@ impl fmt::Display for Type {
             Type::Bool => f.write_str("true/false"),
             Type::Binary => f.write_str("file"),
             Type::Enum(values) => {
-                let shown: Vec<String> = values.iter().take(6).map(|v| format!("\"{v}\"")).collect();
+                let shown: Vec<String> =
+                    values.iter().take(6).map(|v| format!("\"{v}\"")).collect();
                 write!(f, "one of {}", shown.join(", "))?;
                 if values.len() > 6 {
                     f.write_str(", …")?;
@@ -222,8 +233,14 @@ mod tests {
 
     #[test]
     fn text_is_refused_by_money_and_decimals_by_integers() {
-        assert_eq!(assignable(&Type::Money, &Type::Text), Err(Mismatch::QuotedNumber));
-        assert_eq!(assignable(&Type::Integer, &Type::Decimal), Err(Mismatch::DecimalIntoInteger));
+        assert_eq!(
+            assignable(&Type::Money, &Type::Text),
+            Err(Mismatch::QuotedNumber)
+        );
+        assert_eq!(
+            assignable(&Type::Integer, &Type::Decimal),
+            Err(Mismatch::DecimalIntoInteger)
+        );
         assert!(assignable(&Type::Money, &Type::Integer).is_ok());
         assert!(assignable(&Type::Text, &Type::Integer).is_ok());
         assert!(assignable(&Type::Bool, &Type::Text).is_err());

@@ -29,7 +29,10 @@ pub fn syncs(project: &Project) -> impl Iterator<Item = (&Arc<SourceFile>, &Span
 }
 
 /// Visits every statement, depth first, including document and line bodies.
-pub fn statements<'a>(list: &'a [Spanned<Statement>], visit: &mut impl FnMut(&'a Spanned<Statement>)) {
+pub fn statements<'a>(
+    list: &'a [Spanned<Statement>],
+    visit: &mut impl FnMut(&'a Spanned<Statement>),
+) {
     for statement in list {
         visit(statement);
         for body in bodies(&statement.node) {
@@ -43,10 +46,15 @@ pub fn bodies(statement: &Statement) -> Vec<&[Spanned<Statement>]> {
     match statement {
         Statement::Let { value, .. } => bodies(&value.node),
         Statement::Write(w) => vec![&w.body],
-        Statement::Split { body, .. } | Statement::Line(body) | Statement::LinesFor { body, .. } | Statement::LinesGroup { body, .. } => {
+        Statement::Split { body, .. }
+        | Statement::Line(body)
+        | Statement::LinesFor { body, .. }
+        | Statement::LinesGroup { body, .. } => {
             vec![body]
         }
-        Statement::When { then, otherwise, .. } => {
+        Statement::When {
+            then, otherwise, ..
+        } => {
             let mut v: Vec<&[Spanned<Statement>]> = vec![then];
             if let Some(o) = otherwise {
                 v.push(o);
@@ -72,7 +80,9 @@ pub fn assigned(body: &[Spanned<Statement>]) -> Vec<&Ident> {
     for statement in body {
         match &statement.node {
             Statement::Assign { field, .. } => out.push(field),
-            Statement::When { then, otherwise, .. } => {
+            Statement::When {
+                then, otherwise, ..
+            } => {
                 out.extend(assigned(then));
                 if let Some(o) = otherwise {
                     out.extend(assigned(o));
@@ -85,14 +95,20 @@ pub fn assigned(body: &[Spanned<Statement>]) -> Vec<&Ident> {
 }
 
 /// The bodies of the lines a document body makes (`line`, `lines for`, `lines group`).
-pub fn line_bodies(body: &[Spanned<Statement>]) -> Vec<(&Spanned<Statement>, &[Spanned<Statement>])> {
+pub fn line_bodies(
+    body: &[Spanned<Statement>],
+) -> Vec<(&Spanned<Statement>, &[Spanned<Statement>])> {
     let mut out = Vec::new();
     for statement in body {
         match &statement.node {
-            Statement::Line(b) | Statement::LinesFor { body: b, .. } | Statement::LinesGroup { body: b, .. } => {
+            Statement::Line(b)
+            | Statement::LinesFor { body: b, .. }
+            | Statement::LinesGroup { body: b, .. } => {
                 out.push((statement, b.as_slice()));
             }
-            Statement::When { then, otherwise, .. } => {
+            Statement::When {
+                then, otherwise, ..
+            } => {
                 out.extend(line_bodies(then));
                 if let Some(o) = otherwise {
                     out.extend(line_bodies(o));

@@ -69,9 +69,17 @@ fn summary(plan: &plan::Plan) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let name = plan.project.as_deref().unwrap_or("(unnamed)");
-    let _ = writeln!(out, "project {name}: plan v{}, state {}", plan.version, plan.state);
+    let _ = writeln!(
+        out,
+        "project {name}: plan v{}, state {}",
+        plan.version, plan.state
+    );
     for system in &plan.systems {
-        let _ = writeln!(out, "  system {:<10} connector {}", system.alias, system.connector);
+        let _ = writeln!(
+            out,
+            "  system {:<10} connector {}",
+            system.alias, system.connector
+        );
     }
     for sync in &plan.syncs {
         let _ = writeln!(
@@ -89,11 +97,27 @@ fn summary(plan: &plan::Plan) -> String {
         );
     }
     for flow in &plan.flows {
-        let source = flow.source.as_ref().map_or("?".to_string(), |s| format!("{}.{}", s.system, s.entity));
-        let _ = writeln!(out, "  flow   {:<22} on {source}: {} steps, amend {}", flow.name, flow.steps.len(), flow.amend);
+        let source = flow
+            .source
+            .as_ref()
+            .map_or("?".to_string(), |s| format!("{}.{}", s.system, s.entity));
+        let _ = writeln!(
+            out,
+            "  flow   {:<22} on {source}: {} steps, amend {}",
+            flow.name,
+            flow.steps.len(),
+            flow.amend
+        );
     }
     for view in &plan.views {
-        let _ = writeln!(out, "  view   {:<22} for {}.{}: {} columns", view.name, view.subject.system, view.subject.entity, view.columns.len());
+        let _ = writeln!(
+            out,
+            "  view   {:<22} for {}.{}: {} columns",
+            view.name,
+            view.subject.system,
+            view.subject.entity,
+            view.columns.len()
+        );
     }
     for table in &plan.tables {
         let _ = writeln!(out, "  table  {:<22} {} rows", table.name, table.rows.len());

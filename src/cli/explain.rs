@@ -24,7 +24,10 @@ pub fn run(args: Args) -> Exit {
             Exit::Clean
         }
         None => {
-            output::error(format!("no lint code `{}`; `ledgerlink explain list` shows them all", args.code));
+            output::error(format!(
+                "no lint code `{}`; `ledgerlink explain list` shows them all",
+                args.code
+            ));
             Exit::Usage
         }
     }

@@ -17,7 +17,11 @@ pub struct Args {
 
 /// Formats rule files in place, or checks them.
 pub fn run(args: Args) -> Exit {
-    let roots = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths };
+    let roots = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths
+    };
     let mut files = Vec::new();
     for root in &roots {
         if let Err(err) = collect(root, &mut files) {
@@ -63,10 +67,16 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         out.push(path.to_path_buf());
         return Ok(());
     }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.filter_map(Result::ok).map(|e| e.path()).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
     entries.sort();
     for entry in entries {
-        let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = entry
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if entry.is_dir() {
             if !name.starts_with('.') && name != "target" {
                 collect(&entry, out)?;

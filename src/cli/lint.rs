@@ -17,7 +17,11 @@ pub struct Args {
 
 /// Lints every project; exit 0 when clean, 1 with findings, 2 when a path is no project.
 pub fn run(args: Args) -> Exit {
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths
+    };
     let mut all = Vec::new();
     let mut usage_error = false;
     for path in &paths {
@@ -37,7 +41,10 @@ pub fn run(args: Args) -> Exit {
         let errors = all.iter().filter(|d| d.severity == Severity::Error).count();
         let warnings = all.len() - errors;
         if !all.is_empty() {
-            eprintln!("{errors} error(s), {warnings} warning(s) in {} project(s)", paths.len());
+            eprintln!(
+                "{errors} error(s), {warnings} warning(s) in {} project(s)",
+                paths.len()
+            );
         }
     }
     if usage_error {

@@ -29,7 +29,7 @@ pub enum Command {
     /// Compile a project into its execution plan.
     Compile(compile::Args),
     /// Format rule files (keeps comments; idempotent).
-   Fmt(fmt::Args),
+    Fmt(fmt::Args),
     /// Print the documentation of a lint code, e.g. `ledgerlink explain LL301`.
     Explain(explain::Args),
     /// Print an intermediate stage: the syntax tree of a rule file.
@@ -59,7 +59,7 @@ pub fn run() -> Exit {
     match cli.command {
         Command::Lint(args) => lint::run(args),
         Command::Compile(args) => compile::run(args),
-       Command::Fmt(args) => fmt::run(args),
+        Command::Fmt(args) => fmt::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Debug(args) => debug::run(args),
     }

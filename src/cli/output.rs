@@ -23,7 +23,10 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic], format: Format) {
 }
 
 fn terminal_width() -> usize {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
 }
 
 /// Prints an operational error (not a finding) to stderr.

@@ -60,9 +60,15 @@ impl Profiles {
     pub fn add(&mut self, file: &Arc<SourceFile>, diagnostics: &mut Vec<Diagnostic>) {
         match serde_yaml_ng::from_str::<Profile>(&file.text) {
             Ok(profile) => {
-                self.profiles.insert(profile.name.clone(), Arc::new(profile));
+                self.profiles
+                    .insert(profile.name.clone(), Arc::new(profile));
             }
-            Err(err) => diagnostics.push(yaml_error(&codes::INVALID_PROFILE, "connector profile", file, &err)),
+            Err(err) => diagnostics.push(yaml_error(
+                &codes::INVALID_PROFILE,
+                "connector profile",
+                file,
+                &err,
+            )),
         }
     }
 
@@ -91,11 +97,17 @@ pub fn yaml_error(
 ) -> Diagnostic {
     let message = err.to_string();
     // serde's message ends with " at line L column C"; the location is shown by the label.
-    let short = message.split(" at line ").next().unwrap_or(&message).to_string();
+    let short = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_string();
     let mut diagnostic = Diagnostic::new(code, format!("invalid {what}: {short}")).in_file(file);
     if let Some(location) = err.location() {
         let offset = file.offset(location.line(), location.column());
-        let end = file.text[offset..].find('\n').map_or(file.text.len(), |n| offset + n);
+        let end = file.text[offset..]
+            .find('\n')
+            .map_or(file.text.len(), |n| offset + n);
         diagnostic = diagnostic.primary(Span::new(offset, end.max(offset)), "here");
     }
     diagnostic.help(format!("see docs/connectors.md for the {what} format"))
@@ -111,7 +123,13 @@ mod tests {
         let profiles = Profiles::shipped(&mut diagnostics);
         let messages: Vec<_> = diagnostics
             .iter()
-            .map(|d| format!("{}: {}", d.file.as_ref().map_or("", |f| f.name.as_str()), d.message))
+            .map(|d| {
+                format!(
+                    "{}: {}",
+                    d.file.as_ref().map_or("", |f| f.name.as_str()),
+                    d.message
+                )
+            })
             .collect();
         assert!(messages.is_empty(), "{messages:#?}");
         assert_eq!(profiles.iter().count(), SHIPPED.len());

@@ -109,7 +109,12 @@ mod tests {
     #[test]
     fn ids_and_names_are_unique_and_ordered() {
         for pair in ALL.windows(2) {
-            assert!(pair[0].id < pair[1].id, "{} before {}", pair[0].id, pair[1].id);
+            assert!(
+                pair[0].id < pair[1].id,
+                "{} before {}",
+                pair[0].id,
+                pair[1].id
+            );
         }
         let mut names: Vec<_> = ALL.iter().map(|c| c.name).collect();
         names.sort();
@@ -121,12 +126,23 @@ mod tests {
     fn every_doc_has_the_fixed_sections() {
         for code in ALL {
             assert!(
-                code.doc.starts_with(&format!("# {} {}", code.id, code.name)),
+                code.doc
+                    .starts_with(&format!("# {} {}", code.id, code.name)),
                 "{} doc must start with its heading",
                 code.id
             );
-            for section in ["## What it checks", "## Why it matters", "## Example", "## Use instead", "## Fix"] {
-                assert!(code.doc.contains(section), "{} doc lacks `{section}`", code.id);
+            for section in [
+                "## What it checks",
+                "## Why it matters",
+                "## Example",
+                "## Use instead",
+                "## Fix",
+            ] {
+                assert!(
+                    code.doc.contains(section),
+                    "{} doc lacks `{section}`",
+                    code.id
+                );
             }
         }
     }

@@ -63,7 +63,10 @@ mod tests {
     #[test]
     fn skips_hashes_in_strings() {
         let found = comments("# a\nx = \"#no {y} #no\" # b\n");
-        let texts: Vec<_> = found.iter().map(|c| (c.text.as_str(), c.own_line)).collect();
+        let texts: Vec<_> = found
+            .iter()
+            .map(|c| (c.text.as_str(), c.own_line))
+            .collect();
         assert_eq!(texts, vec![("# a", true), ("# b", false)]);
     }
 }

@@ -2,11 +2,16 @@
 
 use crate::syntax::ast::{EntityRef, Expr, ExprKind, InterpolationPart, Literal, UnaryOp};
 
-const RESERVED: &[&str] = &["and", "or", "not", "in", "if", "then", "else", "true", "false", "null"];
+const RESERVED: &[&str] = &[
+    "and", "or", "not", "in", "if", "then", "else", "true", "false", "null",
+];
 
 /// A name, in backticks when it is not a plain identifier or is reserved.
 pub fn ident(name: &str) -> String {
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if plain && !RESERVED.contains(&name) {
         name.to_string()
@@ -64,8 +69,12 @@ fn strength(e: &Expr) -> u8 {
         ExprKind::If { .. } => 5,
         ExprKind::Binary { op, .. } => op.node.precedence() * 10,
         ExprKind::Becomes { .. } | ExprKind::Changed(_) => 30,
-        ExprKind::Unary { op: UnaryOp::Not, .. } => 25,
-        ExprKind::Unary { op: UnaryOp::Neg, .. } => 70,
+        ExprKind::Unary {
+            op: UnaryOp::Not, ..
+        } => 25,
+        ExprKind::Unary {
+            op: UnaryOp::Neg, ..
+        } => 70,
         ExprKind::Exists { .. } | ExprKind::Find { .. } => 8,
         _ => 80,
     }
@@ -89,16 +98,33 @@ fn print(e: &Expr, context: u8) -> String {
             s.push('"');
             s
         }
-        ExprKind::Path(segments) => segments.iter().map(|s| ident(&s.node)).collect::<Vec<_>>().join("."),
+        ExprKind::Path(segments) => segments
+            .iter()
+            .map(|s| ident(&s.node))
+            .collect::<Vec<_>>()
+            .join("."),
         ExprKind::Member { base, field } => format!("{}.{}", print(base, 80), ident(&field.node)),
         ExprKind::Index { base, index } => format!("{}[{}]", print(base, 80), expr(index)),
-        ExprKind::Call { receiver, function, args } => {
+        ExprKind::Call {
+            receiver,
+            function,
+            args,
+        } => {
             let args: Vec<String> = args.iter().map(expr).collect();
-            let receiver = receiver.as_ref().map(|r| format!("{}.", print(r, 80))).unwrap_or_default();
+            let receiver = receiver
+                .as_ref()
+                .map(|r| format!("{}.", print(r, 80)))
+                .unwrap_or_default();
             format!("{receiver}{}({})", ident(&function.node), args.join(", "))
         }
-        ExprKind::Unary { op: UnaryOp::Neg, operand } => format!("-{}", print(operand, 70)),
-        ExprKind::Unary { op: UnaryOp::Not, operand } => format!("not {}", print(operand, 25)),
+        ExprKind::Unary {
+            op: UnaryOp::Neg,
+            operand,
+        } => format!("-{}", print(operand, 70)),
+        ExprKind::Unary {
+            op: UnaryOp::Not,
+            operand,
+        } => format!("not {}", print(operand, 25)),
         ExprKind::Binary { op, left, right } => {
             let p = op.node.precedence() * 10;
             let comparison = p == 30;
@@ -106,21 +132,49 @@ fn print(e: &Expr, context: u8) -> String {
             // comparisons do not chain, so both sides do.
             let left_context = if comparison { p + 1 } else { p };
             let separator = op.node.symbol();
-            format!("{} {separator} {}", print(left, left_context), print(right, p + 1))
+            format!(
+                "{} {separator} {}",
+                print(left, left_context),
+                print(right, p + 1)
+            )
         }
-        ExprKind::Becomes { field, value } => format!("{} becomes {}", print(field, 31), print(value, 31)),
+        ExprKind::Becomes { field, value } => {
+            format!("{} becomes {}", print(field, 31), print(value, 31))
+        }
         ExprKind::Changed(field) => format!("{} changed", print(field, 31)),
-        ExprKind::If { condition, then, otherwise } => {
-            format!("if {} then {} else {}", expr(condition), expr(then), expr(otherwise))
+        ExprKind::If {
+            condition,
+            then,
+            otherwise,
+        } => {
+            format!(
+                "if {} then {} else {}",
+                expr(condition),
+                expr(then),
+                expr(otherwise)
+            )
         }
-        ExprKind::List(items) => format!("[{}]", items.iter().map(expr).collect::<Vec<_>>().join(", ")),
+        ExprKind::List(items) => format!(
+            "[{}]",
+            items.iter().map(expr).collect::<Vec<_>>().join(", ")
+        ),
         ExprKind::Record(fields) => {
-            let fields: Vec<String> = fields.iter().map(|(n, v)| format!("{}: {}", ident(&n.node), expr(v))).collect();
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|(n, v)| format!("{}: {}", ident(&n.node), expr(v)))
+                .collect();
             format!("{{ {} }}", fields.join(", "))
         }
         ExprKind::Exists { entity: en, filter } | ExprKind::Find { entity: en, filter } => {
-            let word = if matches!(e.node, ExprKind::Exists { .. }) { "exists" } else { "find" };
-            let filter = filter.as_ref().map(|f| format!(" where {}", expr(f))).unwrap_or_default();
+            let word = if matches!(e.node, ExprKind::Exists { .. }) {
+                "exists"
+            } else {
+                "find"
+            };
+            let filter = filter
+                .as_ref()
+                .map(|f| format!(" where {}", expr(f)))
+                .unwrap_or_default();
             format!("{word} {}{filter}", entity(&en.node))
         }
         ExprKind::Group(inner) => return format!("({})", expr(inner)),
@@ -131,4 +185,3 @@ fn print(e: &Expr, context: u8) -> String {
         text
     }
 }
-

@@ -20,8 +20,8 @@ use crate::{
     syntax::{
         self,
         ast::{
-            ConflictPolicy, Destination, Item, Schedule, Spanned, Statement, SyncStatement, TableKey, TableSource, Trigger,
-            WriteKind,
+            ConflictPolicy, Destination, Item, Schedule, Spanned, Statement, SyncStatement,
+            TableKey, TableSource, Trigger, WriteKind,
         },
     },
 };
@@ -32,7 +32,13 @@ pub fn format_source(file: &Arc<SourceFile>) -> Result<String, Vec<Diagnostic>> 
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
     }
-    let mut printer = Printer { text: &file.text, out: String::new(), indent: 0, comments: comments::comments(&file.text), next: 0 };
+    let mut printer = Printer {
+        text: &file.text,
+        out: String::new(),
+        indent: 0,
+        comments: comments::comments(&file.text),
+        next: 0,
+    };
     let mut previous: Option<Span> = None;
     for item in &ast.items {
         if previous.is_some() {
@@ -91,10 +97,13 @@ impl Printer<'_> {
     fn before(&mut self, span: Span, previous: Option<Span>) {
         if let Some(previous) = previous {
             // Trailing comments on the previous statement's last line go first.
-            let line_end = self.text[previous.end..].find('\n').map_or(self.text.len(), |n| previous.end + n);
+            let line_end = self.text[previous.end..]
+                .find('\n')
+                .map_or(self.text.len(), |n| previous.end + n);
             self.flush_until(line_end.min(span.start));
             let gap = &self.text[previous.end.min(span.start)..span.start];
-            let blank = gap.split('\n').skip(1).any(|l| l.trim().is_empty()) && gap.matches('\n').count() >= 2;
+            let blank = gap.split('\n').skip(1).any(|l| l.trim().is_empty())
+                && gap.matches('\n').count() >= 2;
             if blank && !self.out.ends_with("\n\n") && !self.out.ends_with("{\n") {
                 self.out.push('\n');
             }
@@ -116,15 +125,23 @@ impl Printer<'_> {
                     expr::entity(&s.left.node),
                     expr::entity(&s.right.node)
                 );
-                self.open(&header, sync.span, &s.statements, |p, st| p.sync_statement(st));
+                self.open(&header, sync.span, &s.statements, |p, st| {
+                    p.sync_statement(st)
+                });
             }
             Item::Flow(flow) => {
                 let header = format!("flow {} {{", expr::ident(&flow.node.name.node));
-                self.open(&header, flow.span, &flow.node.statements, |p, st| p.statement(st));
+                self.open(&header, flow.span, &flow.node.statements, |p, st| {
+                    p.statement(st)
+                });
             }
             Item::View(view) => {
                 let v = &view.node;
-                self.line(&format!("view {} for {} {{", expr::ident(&v.name.node), expr::entity(&v.subject.node)));
+                self.line(&format!(
+                    "view {} for {} {{",
+                    expr::ident(&v.name.node),
+                    expr::entity(&v.subject.node)
+                ));
                 self.indent += 1;
                 let mut previous = None;
                 for (clause, span) in &v.clause_spans {
@@ -132,8 +149,16 @@ impl Printer<'_> {
                     previous = Some(*span);
                     match clause.as_str() {
                         "from" => {
-                            let from = v.from.as_ref().map(|f| expr::entity(&f.node)).unwrap_or_default();
-                            let filter = v.filter.as_ref().map(|f| format!(" where {}", expr::expr(f))).unwrap_or_default();
+                            let from = v
+                                .from
+                                .as_ref()
+                                .map(|f| expr::entity(&f.node))
+                                .unwrap_or_default();
+                            let filter = v
+                                .filter
+                                .as_ref()
+                                .map(|f| format!(" where {}", expr::expr(f)))
+                                .unwrap_or_default();
                             self.line(&format!("from {from}{filter}"));
                         }
                         "columns" => {
@@ -141,7 +166,11 @@ impl Printer<'_> {
                                 .columns
                                 .iter()
                                 .map(|c| match &c.value {
-                                    Some(value) => format!("{} = {}", expr::ident(&c.name.node), expr::expr(value)),
+                                    Some(value) => format!(
+                                        "{} = {}",
+                                        expr::ident(&c.name.node),
+                                        expr::expr(value)
+                                    ),
                                     None => expr::ident(&c.name.node),
                                 })
                                 .collect();
@@ -151,7 +180,13 @@ impl Printer<'_> {
                             let keys: Vec<String> = v
                                 .order
                                 .iter()
-                                .map(|k| format!("{}{}", expr::ident(&k.column.node), if k.descending { " desc" } else { "" }))
+                                .map(|k| {
+                                    format!(
+                                        "{}{}",
+                                        expr::ident(&k.column.node),
+                                        if k.descending { " desc" } else { "" }
+                                    )
+                                })
                                 .collect();
                             self.line(&format!("order by {}", keys.join(", ")));
                         }
@@ -166,10 +201,18 @@ impl Printer<'_> {
                 match &t.source {
                     TableSource::Csv { path, key, value } => {
                         let columns = match (key, value) {
-                            (Some(k), Some(v)) => format!(" key {} value {}", expr::ident(&k.node), expr::ident(&v.node)),
+                            (Some(k), Some(v)) => format!(
+                                " key {} value {}",
+                                expr::ident(&k.node),
+                                expr::ident(&v.node)
+                            ),
                             _ => String::new(),
                         };
-                        self.line(&format!("table {} = csv {}{columns}", expr::ident(&t.name.node), expr::quote(&path.node)));
+                        self.line(&format!(
+                            "table {} = csv {}{columns}",
+                            expr::ident(&t.name.node),
+                            expr::quote(&path.node)
+                        ));
                     }
                     TableSource::Inline { entries } => {
                         let header = format!("table {} {{", expr::ident(&t.name.node));
@@ -183,7 +226,11 @@ impl Printer<'_> {
                                     TableKey::Literal(l) => expr::literal(l),
                                 })
                                 .collect();
-                            p.line(&format!("{} => {}", keys.join(" | "), expr::expr(&entry.node.value)));
+                            p.line(&format!(
+                                "{} => {}",
+                                keys.join(" | "),
+                                expr::expr(&entry.node.value)
+                            ));
                         });
                     }
                 }
@@ -192,8 +239,17 @@ impl Printer<'_> {
     }
 
     /// Prints `header`, the body statements (indented) and `}`; an empty body is `{}`.
-    fn open<T>(&mut self, header: &str, span: Span, body: &[Spanned<T>], mut each: impl FnMut(&mut Self, &Spanned<T>)) {
-        let has_comments = self.comments.get(self.next).is_some_and(|c| c.offset < span.end);
+    fn open<T>(
+        &mut self,
+        header: &str,
+        span: Span,
+        body: &[Spanned<T>],
+        mut each: impl FnMut(&mut Self, &Spanned<T>),
+    ) {
+        let has_comments = self
+            .comments
+            .get(self.next)
+            .is_some_and(|c| c.offset < span.end);
         if body.is_empty() && !has_comments {
             self.line(&format!("{}}}", header));
             return;
@@ -213,23 +269,55 @@ impl Printer<'_> {
 
     fn sync_statement(&mut self, statement: &Spanned<SyncStatement>) {
         let text = match &statement.node {
-            SyncStatement::Link { left, direction, right } => {
-                format!("link {} {} {}", expr::expr(left), direction.node.arrow(), expr::expr(right))
+            SyncStatement::Link {
+                left,
+                direction,
+                right,
+            } => {
+                format!(
+                    "link {} {} {}",
+                    expr::expr(left),
+                    direction.node.arrow(),
+                    expr::expr(right)
+                )
             }
-            SyncStatement::Mapping { left, direction, right } => {
-                format!("{} {} {}", expr::expr(left), direction.node.arrow(), expr::expr(right))
+            SyncStatement::Mapping {
+                left,
+                direction,
+                right,
+            } => {
+                format!(
+                    "{} {} {}",
+                    expr::expr(left),
+                    direction.node.arrow(),
+                    expr::expr(right)
+                )
             }
             SyncStatement::Match { condition, suggest } => {
-                format!("match {}{}", expr::expr(condition), if *suggest { " suggest" } else { "" })
+                format!(
+                    "match {}{}",
+                    expr::expr(condition),
+                    if *suggest { " suggest" } else { "" }
+                )
             }
-            SyncStatement::Create { target, trigger } => format!("create {} when {}", expr::ident(&target.node), trigger_text(&trigger.node)),
-            SyncStatement::Hold { field, value } => format!("hold {} = {} while linked", expr::expr(field), expr::expr(value)),
+            SyncStatement::Create { target, trigger } => format!(
+                "create {} when {}",
+                expr::ident(&target.node),
+                trigger_text(&trigger.node)
+            ),
+            SyncStatement::Hold { field, value } => format!(
+                "hold {} = {} while linked",
+                expr::expr(field),
+                expr::expr(value)
+            ),
             SyncStatement::Require { fields } => {
                 let fields: Vec<String> = fields.iter().map(expr::expr).collect();
                 format!("require {} before create", fields.join(", "))
             }
             SyncStatement::Conflict(ConflictPolicy::Newest) => "conflict newest".to_string(),
-            SyncStatement::Conflict(ConflictPolicy::Prefer { system }) => format!("conflict prefer {}", expr::ident(&system.node)),
+            SyncStatement::Conflict(ConflictPolicy::Prefer { system }) => {
+                format!("conflict prefer {}", expr::ident(&system.node))
+            }
             SyncStatement::OnDelete(policy) => format!("on delete {}", expr::ident(&policy.node)),
         };
         self.line(&text);
@@ -247,12 +335,22 @@ impl Printer<'_> {
         let span = statement.span;
         match &statement.node {
             Statement::On { source, trigger } => {
-                let trigger = trigger.as_ref().map(|t| format!(" when {}", trigger_text(&t.node))).unwrap_or_default();
-                self.line(&format!("{prefix}on {}{trigger}", expr::entity(&source.node)));
+                let trigger = trigger
+                    .as_ref()
+                    .map(|t| format!(" when {}", trigger_text(&t.node)))
+                    .unwrap_or_default();
+                self.line(&format!(
+                    "{prefix}on {}{trigger}",
+                    expr::entity(&source.node)
+                ));
             }
             Statement::Since(e) => self.line(&format!("{prefix}since {}", expr::expr(e))),
-            Statement::Schedule(Schedule::Every(e)) => self.line(&format!("{prefix}schedule every {}", expr::expr(e))),
-            Statement::Schedule(Schedule::Cron(e)) => self.line(&format!("{prefix}schedule cron {}", expr::expr(e))),
+            Statement::Schedule(Schedule::Every(e)) => {
+                self.line(&format!("{prefix}schedule every {}", expr::expr(e)))
+            }
+            Statement::Schedule(Schedule::Cron(e)) => {
+                self.line(&format!("{prefix}schedule cron {}", expr::expr(e)))
+            }
             Statement::Amend(p) => self.line(&format!("{prefix}amend {}", expr::ident(&p.node))),
             Statement::Let { name, value } => {
                 let prefix = format!("{prefix}let {} = ", expr::ident(&name.node));
@@ -266,7 +364,13 @@ impl Printer<'_> {
                 let target = expr::entity(&w.target.node);
                 let mut header = format!("{prefix}{} {target}", w.kind.node.keyword());
                 if !w.keys.is_empty() {
-                    let keys: Vec<String> = w.keys.iter().map(|k| format!("{} == {}", expr::ident(&k.field.node), expr::expr(&k.value))).collect();
+                    let keys: Vec<String> = w
+                        .keys
+                        .iter()
+                        .map(|k| {
+                            format!("{} == {}", expr::ident(&k.field.node), expr::expr(&k.value))
+                        })
+                        .collect();
                     header.push_str(&format!(" by {}", keys.join(" and ")));
                 }
                 if let Some(c) = &w.credit_for {
@@ -276,29 +380,57 @@ impl Printer<'_> {
                     header.push_str(&format!(" to {}", destination(&d.node)));
                 }
                 let optional_body = matches!(w.kind.node, WriteKind::Ensure | WriteKind::Credit);
-                let has_comments = self.comments.get(self.next).is_some_and(|c| c.offset < span.end);
-                if w.body.is_empty() && optional_body && !has_comments && !self.text[w.target.span.end..span.end].contains('{') {
+                let has_comments = self
+                    .comments
+                    .get(self.next)
+                    .is_some_and(|c| c.offset < span.end);
+                if w.body.is_empty()
+                    && optional_body
+                    && !has_comments
+                    && !self.text[w.target.span.end..span.end].contains('{')
+                {
                     self.line(&header);
                 } else {
                     self.body(&format!("{header} {{"), span, &w.body);
                 }
             }
-            Statement::Split { amount, plan, part, body } => {
-                let header = format!("{prefix}split {} by {} as {} {{", expr::expr(amount), expr::expr(plan), expr::ident(&part.node));
+            Statement::Split {
+                amount,
+                plan,
+                part,
+                body,
+            } => {
+                let header = format!(
+                    "{prefix}split {} by {} as {} {{",
+                    expr::expr(amount),
+                    expr::expr(plan),
+                    expr::ident(&part.node)
+                );
                 self.body(&header, span, body);
             }
             Statement::When { .. } => self.when(statement, prefix),
-            Statement::Require { condition, message } => {
-                self.line(&format!("{prefix}require {} else {}", expr::expr(condition), expr::expr(message)))
-            }
+            Statement::Require { condition, message } => self.line(&format!(
+                "{prefix}require {} else {}",
+                expr::expr(condition),
+                expr::expr(message)
+            )),
             Statement::Settle(e) => self.line(&format!("{prefix}settle {}", expr::expr(e))),
             Statement::Attach(e) => self.line(&format!("{prefix}attach {}", expr::expr(e))),
             Statement::Line(body) => self.body(&format!("{prefix}line {{"), span, body),
             Statement::LinesFor { item, list, body } => {
-                let header = format!("{prefix}lines for {} in {} {{", expr::ident(&item.node), expr::expr(list));
+                let header = format!(
+                    "{prefix}lines for {} in {} {{",
+                    expr::ident(&item.node),
+                    expr::expr(list)
+                );
                 self.body(&header, span, body);
             }
-            Statement::LinesGroup { list, key, group, body } => {
+            Statement::LinesGroup {
+                list,
+                key,
+                group,
+                body,
+            } => {
                 let header = format!(
                     "{prefix}lines group {} by {} as {} {{",
                     expr::expr(list),
@@ -307,23 +439,39 @@ impl Printer<'_> {
                 );
                 self.body(&header, span, body);
             }
-            Statement::Assign { field, value } => self.line(&format!("{prefix}{} = {}", expr::ident(&field.node), expr::expr(value))),
+            Statement::Assign { field, value } => self.line(&format!(
+                "{prefix}{} = {}",
+                expr::ident(&field.node),
+                expr::expr(value)
+            )),
         }
     }
 
     /// `when c { … } else when d { … } else { … }`, `else` on the closing-brace line.
     fn when(&mut self, statement: &Spanned<Statement>, prefix: &str) {
-        let Statement::When { condition, then, otherwise } = &statement.node else { return };
+        let Statement::When {
+            condition,
+            then,
+            otherwise,
+        } = &statement.node
+        else {
+            return;
+        };
         self.line(&format!("{prefix}when {} {{", expr::expr(condition)));
         self.statements(then);
         match otherwise.as_deref() {
-            Some([single]) if matches!(single.node, Statement::When { .. }) && !self.is_braced_else(single) => {
+            Some([single])
+                if matches!(single.node, Statement::When { .. })
+                    && !self.is_braced_else(single) =>
+            {
                 self.before(single.span, None);
                 self.when(single, "} else ");
             }
             Some(otherwise) => {
                 if let Some(first) = otherwise.first() {
-                    let brace = self.text[..first.span.start].rfind('{').unwrap_or(first.span.start);
+                    let brace = self.text[..first.span.start]
+                        .rfind('{')
+                        .unwrap_or(first.span.start);
                     self.flush_until(brace);
                 }
                 self.line("} else {");
@@ -378,8 +526,17 @@ fn trigger_text(trigger: &Trigger) -> String {
 fn destination(d: &Destination) -> String {
     match d {
         Destination::Word(w) => w.node.clone(),
-        Destination::If { condition, then, otherwise } => {
-            format!("if {} then {} else {}", expr::expr(condition), destination(&then.node), destination(&otherwise.node))
+        Destination::If {
+            condition,
+            then,
+            otherwise,
+        } => {
+            format!(
+                "if {} then {} else {}",
+                expr::expr(condition),
+                destination(&then.node),
+                destination(&otherwise.node)
+            )
         }
         Destination::Expr(e) => expr::expr(e),
     }

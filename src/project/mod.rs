@@ -82,7 +82,12 @@ impl Project {
         let config = match serde_yaml_ng::from_str::<ProjectConfig>(&file.text) {
             Ok(config) => Some(config),
             Err(err) => {
-                diagnostics.push(yaml_error(&codes::INVALID_PROJECT_FILE, "project file", &file, &err));
+                diagnostics.push(yaml_error(
+                    &codes::INVALID_PROJECT_FILE,
+                    "project file",
+                    &file,
+                    &err,
+                ));
                 None
             }
         };
@@ -90,7 +95,10 @@ impl Project {
         let mut rules = Vec::new();
         for rule_path in rule_paths(&dir, config.as_ref(), &file, diagnostics)? {
             let text = read(&rule_path)?;
-            rules.push(RuleFile::parse(SourceFile::new(display(&rule_path), text), diagnostics));
+            rules.push(RuleFile::parse(
+                SourceFile::new(display(&rule_path), text),
+                diagnostics,
+            ));
         }
         Ok(Project {
             dir,
@@ -147,9 +155,12 @@ fn rule_paths(
         let folder_path = dir.join(folder);
         let Ok(entries) = std::fs::read_dir(&folder_path) else {
             diagnostics.push(
-                Diagnostic::new(&codes::INVALID_PROJECT_FILE, format!("no folder `{folder}` for the rule files"))
-                    .in_file(file)
-                    .help("put rule files in `rules/` or list them under `rules:` in ledgerlink.yaml"),
+                Diagnostic::new(
+                    &codes::INVALID_PROJECT_FILE,
+                    format!("no folder `{folder}` for the rule files"),
+                )
+                .in_file(file)
+                .help("put rule files in `rules/` or list them under `rules:` in ledgerlink.yaml"),
             );
             continue;
         };
@@ -157,9 +168,13 @@ fn rule_paths(
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| if name.contains('*') { n.starts_with(prefix) && n.ends_with(suffix) } else { n == name })
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    if name.contains('*') {
+                        n.starts_with(prefix) && n.ends_with(suffix)
+                    } else {
+                        n == name
+                    }
+                })
             })
             .collect();
         found.sort();
@@ -168,9 +183,12 @@ fn rule_paths(
     paths.dedup();
     if paths.is_empty() {
         diagnostics.push(
-            Diagnostic::new(&codes::INVALID_PROJECT_FILE, "the project has no rule files")
-                .in_file(file)
-                .help("add at least one `rules/<name>.rules` file"),
+            Diagnostic::new(
+                &codes::INVALID_PROJECT_FILE,
+                "the project has no rule files",
+            )
+            .in_file(file)
+            .help("add at least one `rules/<name>.rules` file"),
         );
     }
     Ok(paths)

@@ -34,7 +34,10 @@ pub fn key_span(file: &SourceFile, path: &[&str]) -> Option<Span> {
         }
         let Some((start, indent)) = hit else { break };
         found = Some(Span::new(start, start + key.len()));
-        search_from = text[start..].find('\n').map_or(text.len(), |n| start + n + 1).min(text.len());
+        search_from = text[start..]
+            .find('\n')
+            .map_or(text.len(), |n| start + n + 1)
+            .min(text.len());
         // A flow mapping on the same line holds the children: search from the key itself.
         if text[start..search_from].contains('{') {
             search_from = start;
@@ -53,7 +56,8 @@ fn find_key(line: &str, key: &str) -> Option<usize> {
         let at = from + pos;
         let before = line[..at].chars().last();
         let after = &line[at + key.len()..];
-        let boundary = before.is_none_or(|c| c == ' ' || c == '{' || c == ',' || c == '-' || c == '"' || c == '\'');
+        let boundary = before
+            .is_none_or(|c| c == ' ' || c == '{' || c == ',' || c == '-' || c == '"' || c == '\'');
         let rest = after.trim_start_matches(['"', '\'']);
         if boundary && rest.trim_start().starts_with(':') {
             return Some(at);

@@ -142,8 +142,19 @@ pub(super) fn syntax_error(file: &Arc<SourceFile>, err: &pest::error::Error<Rule
     let span = Span::new(offset, (offset + found.len()).min(file.text.len()));
     let mut diagnostic = Diagnostic::new(&codes::SYNTAX_ERROR, message)
         .in_file(file)
-        .primary(span, if at_end { "the file ends here" } else { "unexpected here" });
-    let open = if at_end { unclosed_brace(&file.text[..offset.min(file.text.len())]) } else { None };
+        .primary(
+            span,
+            if at_end {
+                "the file ends here"
+            } else {
+                "unexpected here"
+            },
+        );
+    let open = if at_end {
+        unclosed_brace(&file.text[..offset.min(file.text.len())])
+    } else {
+        None
+    };
     if let Some(open) = open {
         diagnostic = diagnostic
             .secondary(Span::new(open, open + 1), "this `{` is never closed")
@@ -172,9 +183,10 @@ fn found_token(text: &str, offset: usize) -> String {
     let mut chars = rest.chars();
     match chars.next() {
         None => String::new(),
-        Some(c) if c.is_alphanumeric() || c == '_' => {
-            rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()
-        }
+        Some(c) if c.is_alphanumeric() || c == '_' => rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect(),
         Some(c) => {
             let two: String = rest.chars().take(3).collect();
             for op in ["<->", "->", "<-", "==", "!=", "<=", ">=", "=>", "??"] {

@@ -34,7 +34,11 @@ pub fn lint(dir: &Path) -> (Project, Vec<Diagnostic>) {
 /// The plan of a project that must lint without errors.
 pub fn plan_of(dir: &Path) -> Plan {
     let (project, diagnostics) = lint(dir);
-    let errors: Vec<String> = diagnostics.iter().filter(|d| d.severity == Severity::Error).map(|d| d.message.clone()).collect();
+    let errors: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.message.clone())
+        .collect();
     assert!(errors.is_empty(), "{}: {errors:#?}", dir.display());
     plan::compile(&project)
 }

@@ -25,27 +25,49 @@ impl Rule for CreateNotFindable {
                     return;
                 }
                 let target = &write.target.node;
-                let Some(entity) = cx.entity(&target.system.node, &target.entity.node) else { return };
-                let set: Vec<&str> = walk::assigned(&write.body).iter().map(|f| f.node.as_str()).collect();
+                let Some(entity) = cx.entity(&target.system.node, &target.entity.node) else {
+                    return;
+                };
+                let set: Vec<&str> = walk::assigned(&write.body)
+                    .iter()
+                    .map(|f| f.node.as_str())
+                    .collect();
                 if findable(entity, &set) {
                     return;
                 }
                 let owner = format!("{}.{}", target.system.node, target.entity.node);
-                out.push(diagnostic(write.kind.span, write.kind.node.keyword(), &owner, entity).in_file(file));
+                out.push(
+                    diagnostic(write.kind.span, write.kind.node.keyword(), &owner, entity)
+                        .in_file(file),
+                );
             });
         }
         for (file, sync) in walk::syncs(cx.project) {
             for statement in &sync.node.statements {
-                let SyncStatement::Create { target, .. } = &statement.node else { continue };
-                let Some(side) = [&sync.node.left.node, &sync.node.right.node].into_iter().find(|s| s.system.node == target.node) else { continue };
-                let Some(entity) = cx.entity(&side.system.node, &side.entity.node) else { continue };
+                let SyncStatement::Create { target, .. } = &statement.node else {
+                    continue;
+                };
+                let Some(side) = [&sync.node.left.node, &sync.node.right.node]
+                    .into_iter()
+                    .find(|s| s.system.node == target.node)
+                else {
+                    continue;
+                };
+                let Some(entity) = cx.entity(&side.system.node, &side.entity.node) else {
+                    continue;
+                };
                 let written = fields_written_into(&sync.node.statements, &target.node);
                 let set: Vec<&str> = written.iter().map(String::as_str).collect();
                 // An exact match key on the created side finds the record again too.
                 let match_keys = match_fields(&sync.node.statements, &target.node);
                 // After a crash the runtime searches the target by the match key: one hit is the
                 // record it created, several become a suggestion, never a second create.
-                let searchable_key = match_keys.iter().any(|f| entity.fields.get(f).is_some_and(|x| x.searchable || x.unique));
+                let searchable_key = match_keys.iter().any(|f| {
+                    entity
+                        .fields
+                        .get(f)
+                        .is_some_and(|x| x.searchable || x.unique)
+                });
                 if findable(entity, &set) || searchable_key {
                     continue;
                 }
@@ -59,14 +81,28 @@ impl Rule for CreateNotFindable {
 /// Has the rule a way to find the record again?
 fn findable(entity: &Entity, set: &[&str]) -> bool {
     entity.idempotency.is_some()
-        || set.iter().any(|f| entity.fields.get(*f).is_some_and(|x| x.external_ref || (x.unique && x.searchable)))
+        || set.iter().any(|f| {
+            entity
+                .fields
+                .get(*f)
+                .is_some_and(|x| x.external_ref || (x.unique && x.searchable))
+        })
 }
 
 /// Fields of side `alias` used in exact `match` rules.
-fn match_fields(statements: &[crate::syntax::ast::Spanned<SyncStatement>], alias: &str) -> Vec<String> {
+fn match_fields(
+    statements: &[crate::syntax::ast::Spanned<SyncStatement>],
+    alias: &str,
+) -> Vec<String> {
     let mut out = Vec::new();
     for s in statements {
-        let SyncStatement::Match { condition, suggest: false } = &s.node else { continue };
+        let SyncStatement::Match {
+            condition,
+            suggest: false,
+        } = &s.node
+        else {
+            continue;
+        };
         collect_paths(condition, alias, &mut out);
     }
     out
@@ -75,7 +111,9 @@ fn match_fields(statements: &[crate::syntax::ast::Spanned<SyncStatement>], alias
 fn collect_paths(expr: &crate::syntax::ast::Expr, alias: &str, out: &mut Vec<String>) {
     use crate::syntax::ast::ExprKind;
     match &expr.node {
-        ExprKind::Path(segments) if segments.len() == 2 && segments[0].node == alias => out.push(segments[1].node.clone()),
+        ExprKind::Path(segments) if segments.len() == 2 && segments[0].node == alias => {
+            out.push(segments[1].node.clone())
+        }
         ExprKind::Binary { left, right, .. } => {
             collect_paths(left, alias, out);
             collect_paths(right, alias, out);
@@ -87,7 +125,12 @@ fn collect_paths(expr: &crate::syntax::ast::Expr, alias: &str, out: &mut Vec<Str
 }
 
 fn diagnostic(at: Span, keyword: &str, owner: &str, entity: &Entity) -> Diagnostic {
-    let refs: Vec<&str> = entity.fields.iter().filter(|(_, f)| f.external_ref).map(|(n, _)| n.as_str()).collect();
+    let refs: Vec<&str> = entity
+        .fields
+        .iter()
+        .filter(|(_, f)| f.external_ref)
+        .map(|(n, _)| n.as_str())
+        .collect();
     let help = match refs.first() {
         Some(field) => format!(
             "set an external reference the runtime can search for, e.g. `{field} = \"myflow:{{source.Id}}\"`{}",
@@ -110,6 +153,10 @@ mod tests {
         let bad = r#"flow f { on winner.Quote create acc.Sale { party = 1 } }"#;
         assert!(lint_codes(bad).contains(&"LL402"), "{:?}", lint_codes(bad));
         let good = r#"flow f { on winner.Quote create acc.Sale { party = 1 reference = "winner:{winner.Quote.Number}" } }"#;
-        assert!(!lint_codes(good).contains(&"LL402"), "{:?}", lint_codes(good));
+        assert!(
+            !lint_codes(good).contains(&"LL402"),
+            "{:?}",
+            lint_codes(good)
+        );
     }
 }

@@ -24,9 +24,12 @@ impl Rule for DuplicateName {
             for item in &rule_file.ast.items {
                 let name = item.name();
                 if let Some((first_file, first)) = blocks.get(&name.node) {
-                    let mut d = Diagnostic::new(&codes::DUPLICATE_NAME, format!("`{}` is defined twice", name.node))
-                        .primary(name.span, "second definition")
-                        .help("give every sync, flow, view and table its own name");
+                    let mut d = Diagnostic::new(
+                        &codes::DUPLICATE_NAME,
+                        format!("`{}` is defined twice", name.node),
+                    )
+                    .primary(name.span, "second definition")
+                    .help("give every sync, flow, view and table its own name");
                     if first_file.name == rule_file.source.name {
                         d = d.secondary(*first, "first definition");
                     } else {
@@ -41,14 +44,19 @@ impl Rule for DuplicateName {
         for (file, flow) in walk::flows(cx.project) {
             let mut lets: HashMap<&str, Span> = HashMap::new();
             walk::statements(&flow.node.statements, &mut |s| {
-                let Statement::Let { name, .. } = &s.node else { return };
+                let Statement::Let { name, .. } = &s.node else {
+                    return;
+                };
                 if let Some(first) = lets.get(name.node.as_str()) {
                     out.push(
-                        Diagnostic::new(&codes::DUPLICATE_NAME, format!("`{}` is bound twice in this flow", name.node))
-                            .primary(name.span, "second `let`")
-                            .secondary(*first, "first `let`")
-                            .help("use a different name for the second value")
-                            .in_file(file),
+                        Diagnostic::new(
+                            &codes::DUPLICATE_NAME,
+                            format!("`{}` is bound twice in this flow", name.node),
+                        )
+                        .primary(name.span, "second `let`")
+                        .secondary(*first, "first `let`")
+                        .help("use a different name for the second value")
+                        .in_file(file),
                     );
                 } else {
                     lets.insert(&name.node, name.span);
@@ -64,6 +72,8 @@ mod tests {
 
     #[test]
     fn two_flows_with_one_name() {
-        assert!(lint_codes("flow f { on winner.Quote } flow f { on winner.Quote }").contains(&"LL108"));
+        assert!(
+            lint_codes("flow f { on winner.Quote } flow f { on winner.Quote }").contains(&"LL108")
+        );
     }
 }

@@ -22,8 +22,16 @@ impl Rule for FieldWrittenTwice {
         for (file, sync) in walk::syncs(cx.project) {
             let mut written: HashMap<String, Span> = HashMap::new();
             for statement in &sync.node.statements {
-                let (SyncStatement::Mapping { left, direction, right } | SyncStatement::Link { left, direction, right }) =
-                    &statement.node
+                let (SyncStatement::Mapping {
+                    left,
+                    direction,
+                    right,
+                }
+                | SyncStatement::Link {
+                    left,
+                    direction,
+                    right,
+                }) = &statement.node
                 else {
                     continue;
                 };
@@ -40,7 +48,9 @@ impl Rule for FieldWrittenTwice {
         }
         for (file, flow) in walk::flows(cx.project) {
             let mut lists: Vec<&[Spanned<Statement>]> = Vec::new();
-            walk::statements(&flow.node.statements, &mut |s| lists.extend(walk::bodies(&s.node)));
+            walk::statements(&flow.node.statements, &mut |s| {
+                lists.extend(walk::bodies(&s.node))
+            });
             for body in lists {
                 let mut written: HashMap<String, Span> = HashMap::new();
                 for field in direct_assignments(body) {
@@ -62,7 +72,10 @@ fn direct_assignments(body: &[Spanned<Statement>]) -> Vec<&Spanned<String>> {
         })
         .collect();
     for s in body {
-        if let Statement::When { then, otherwise, .. } = &s.node {
+        if let Statement::When {
+            then, otherwise, ..
+        } = &s.node
+        {
             let mut branch_fields: Vec<&Spanned<String>> = walk::assigned(then);
             if let Some(o) = otherwise {
                 for f in walk::assigned(o) {
@@ -81,14 +94,23 @@ fn normalise(text: &str) -> String {
     text.split_whitespace().collect()
 }
 
-fn record(written: &mut HashMap<String, Span>, key: String, at: Span, file: &std::sync::Arc<SourceFile>, out: &mut Vec<Diagnostic>) {
+fn record(
+    written: &mut HashMap<String, Span>,
+    key: String,
+    at: Span,
+    file: &std::sync::Arc<SourceFile>,
+    out: &mut Vec<Diagnostic>,
+) {
     match written.get(&key) {
         Some(first) => out.push(
-            Diagnostic::new(&codes::FIELD_WRITTEN_TWICE, format!("`{key}` is written twice"))
-                .primary(at, "written again here")
-                .secondary(*first, "first written here")
-                .help("keep one rule per field; combine the values with `??` or `if … then … else …`")
-                .in_file(file),
+            Diagnostic::new(
+                &codes::FIELD_WRITTEN_TWICE,
+                format!("`{key}` is written twice"),
+            )
+            .primary(at, "written again here")
+            .secondary(*first, "first written here")
+            .help("keep one rule per field; combine the values with `??` or `if … then … else …`")
+            .in_file(file),
         ),
         None => {
             written.insert(key, at);

@@ -24,23 +24,39 @@ impl Rule for FlowCycle {
             let mut source = None;
             for s in &flow.node.statements {
                 if let Statement::On { source: on, .. } = &s.node {
-                    source = Some((format!("{}.{}", on.node.system.node, on.node.entity.node), s.span));
+                    source = Some((
+                        format!("{}.{}", on.node.system.node, on.node.entity.node),
+                        s.span,
+                    ));
                     break;
                 }
             }
             let mut written = Vec::new();
-            walk::writes(&flow.node.statements, &mut |w| written.push(format!("{}.{}", w.target.node.system.node, w.target.node.entity.node)));
+            walk::writes(&flow.node.statements, &mut |w| {
+                written.push(format!(
+                    "{}.{}",
+                    w.target.node.system.node, w.target.node.entity.node
+                ))
+            });
             flows.push((flow.node.name.node.clone(), file, source, written));
         }
-        let listeners: HashMap<&str, Vec<usize>> = flows.iter().enumerate().fold(HashMap::new(), |mut m, (i, f)| {
-            if let Some((entity, _)) = &f.2 {
-                m.entry(entity.as_str()).or_default().push(i);
-            }
-            m
-        });
+        let listeners: HashMap<&str, Vec<usize>> =
+            flows
+                .iter()
+                .enumerate()
+                .fold(HashMap::new(), |mut m, (i, f)| {
+                    if let Some((entity, _)) = &f.2 {
+                        m.entry(entity.as_str()).or_default().push(i);
+                    }
+                    m
+                });
         let edges: Vec<Vec<usize>> = flows
             .iter()
-            .map(|f| f.3.iter().flat_map(|e| listeners.get(e.as_str()).cloned().unwrap_or_default()).collect())
+            .map(|f| {
+                f.3.iter()
+                    .flat_map(|e| listeners.get(e.as_str()).cloned().unwrap_or_default())
+                    .collect()
+            })
             .collect();
         let mut reported = vec![false; flows.len()];
         for start in 0..flows.len() {

@@ -17,7 +17,12 @@ impl Rule for FlowWithoutSource {
 
     fn check(&self, cx: &Context<'_>, _facts: &Facts, out: &mut Vec<Diagnostic>) {
         for (file, flow) in walk::flows(cx.project) {
-            if !flow.node.statements.iter().any(|s| matches!(s.node, Statement::On { .. })) {
+            if !flow
+                .node
+                .statements
+                .iter()
+                .any(|s| matches!(s.node, Statement::On { .. }))
+            {
                 out.push(
                     Diagnostic::new(&codes::FLOW_WITHOUT_SOURCE, format!("flow `{}` has no `on`", flow.node.name.node))
                         .primary(flow.node.name.span, "never starts")

@@ -18,7 +18,12 @@ impl Rule for HoldWithoutLink {
     fn check(&self, cx: &Context<'_>, _facts: &Facts, out: &mut Vec<Diagnostic>) {
         for (file, sync) in walk::syncs(cx.project) {
             let links = sync.node.statements.iter().any(|s| {
-                matches!(s.node, SyncStatement::Link { .. } | SyncStatement::Match { suggest: false, .. } | SyncStatement::Create { .. })
+                matches!(
+                    s.node,
+                    SyncStatement::Link { .. }
+                        | SyncStatement::Match { suggest: false, .. }
+                        | SyncStatement::Create { .. }
+                )
             });
             if links {
                 continue;

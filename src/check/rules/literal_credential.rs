@@ -17,7 +17,18 @@ pub struct LiteralCredential;
 /// Names that hold secrets.
 fn secret_like(name: &str) -> bool {
     let lower = name.to_lowercase();
-    ["password", "passwd", "secret", "token", "apikey", "api_key", "private_key", "client_secret"].iter().any(|w| lower.contains(w))
+    [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "private_key",
+        "client_secret",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
 }
 
 /// A credential reference rather than a value.
@@ -32,33 +43,67 @@ impl Rule for LiteralCredential {
 
     fn check(&self, cx: &Context<'_>, _facts: &Facts, out: &mut Vec<Diagnostic>) {
         let project = cx.project;
-        let Some(config) = &project.config else { return };
+        let Some(config) = &project.config else {
+            return;
+        };
         for (alias, system) in &config.systems {
             for (key, value) in &system.auth {
                 if let Some(text) = literal(value) {
-                    let at = key_span(&project.file, &["systems", alias, "auth", key]).unwrap_or_default();
-                    out.push(diagnostic(at, &format!("credential `{key}` of system `{alias}`"), key, text).in_file(&project.file));
+                    let at = key_span(&project.file, &["systems", alias, "auth", key])
+                        .unwrap_or_default();
+                    out.push(
+                        diagnostic(
+                            at,
+                            &format!("credential `{key}` of system `{alias}`"),
+                            key,
+                            text,
+                        )
+                        .in_file(&project.file),
+                    );
                 }
             }
             for (key, value) in &system.options {
                 if let (true, Some(text)) = (secret_like(key), literal(value)) {
-                    let at = key_span(&project.file, &["systems", alias, "options", key]).unwrap_or_default();
-                    out.push(diagnostic(at, &format!("option `{key}` of system `{alias}`"), key, text).in_file(&project.file));
+                    let at = key_span(&project.file, &["systems", alias, "options", key])
+                        .unwrap_or_default();
+                    out.push(
+                        diagnostic(
+                            at,
+                            &format!("option `{key}` of system `{alias}`"),
+                            key,
+                            text,
+                        )
+                        .in_file(&project.file),
+                    );
                 }
             }
         }
         for (key, value) in &config.settings {
             if let (true, Some(text)) = (secret_like(key), literal(value)) {
                 let at = key_span(&project.file, &["settings", key]).unwrap_or_default();
-                out.push(diagnostic(at, &format!("setting `{key}`"), key, text).in_file(&project.file));
+                out.push(
+                    diagnostic(at, &format!("setting `{key}`"), key, text).in_file(&project.file),
+                );
             }
         }
         for (file, flow) in walk::flows(project) {
             walk::statements(&flow.node.statements, &mut |s| {
-                let Statement::Assign { field, value } = &s.node else { return };
-                if let (true, ExprKind::Literal(Literal::Text(text))) = (secret_like(&field.node), &value.node) {
+                let Statement::Assign { field, value } = &s.node else {
+                    return;
+                };
+                if let (true, ExprKind::Literal(Literal::Text(text))) =
+                    (secret_like(&field.node), &value.node)
+                {
                     if !text.is_empty() && !is_reference(text) {
-                        out.push(diagnostic(value.span, &format!("field `{}`", field.node), &field.node, text).in_file(file));
+                        out.push(
+                            diagnostic(
+                                value.span,
+                                &format!("field `{}`", field.node),
+                                &field.node,
+                                text,
+                            )
+                            .in_file(file),
+                        );
                     }
                 }
             });

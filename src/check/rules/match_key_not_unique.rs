@@ -19,8 +19,16 @@ impl Rule for MatchKeyNotUnique {
         for (file, sync) in walk::syncs(cx.project) {
             let sides = [&sync.node.left.node, &sync.node.right.node];
             for statement in &sync.node.statements {
-                let SyncStatement::Match { condition, suggest: false } = &statement.node else { continue };
-                let ExprKind::Binary { op, left, right } = &condition.node else { continue };
+                let SyncStatement::Match {
+                    condition,
+                    suggest: false,
+                } = &statement.node
+                else {
+                    continue;
+                };
+                let ExprKind::Binary { op, left, right } = &condition.node else {
+                    continue;
+                };
                 if op.node != BinaryOp::Eq {
                     continue;
                 }
@@ -28,7 +36,10 @@ impl Rule for MatchKeyNotUnique {
                 for side in [left, right] {
                     if let Some((alias, field)) = key_field(side) {
                         if let Some(entity_ref) = sides.iter().find(|s| s.system.node == alias) {
-                            if let Some(f) = cx.entity(&alias, &entity_ref.entity.node).and_then(|e| e.fields.get(&field)) {
+                            if let Some(f) = cx
+                                .entity(&alias, &entity_ref.entity.node)
+                                .and_then(|e| e.fields.get(&field))
+                            {
                                 keys.push((side, alias, field, f.unique));
                             }
                         }
@@ -51,7 +62,9 @@ impl Rule for MatchKeyNotUnique {
 /// The `alias.Field` inside a key expression such as `lower(crm.Email)`.
 fn key_field(expr: &Expr) -> Option<(String, String)> {
     match &expr.node {
-        ExprKind::Path(segments) if segments.len() == 2 => Some((segments[0].node.clone(), segments[1].node.clone())),
+        ExprKind::Path(segments) if segments.len() == 2 => {
+            Some((segments[0].node.clone(), segments[1].node.clone()))
+        }
         ExprKind::Call { args, .. } if args.len() == 1 => key_field(&args[0]),
         ExprKind::Group(inner) => key_field(inner),
         _ => None,
@@ -64,7 +77,8 @@ mod tests {
 
     #[test]
     fn names_are_not_unique_keys() {
-        let bad = "sync s: crm.Organisation <-> erp.Debtor { match erp.Name == crm.OrganisationName }";
+        let bad =
+            "sync s: crm.Organisation <-> erp.Debtor { match erp.Name == crm.OrganisationName }";
         assert!(lint_codes(bad).contains(&"LL305"));
         let fuzzy = "sync s: crm.Organisation <-> erp.Debtor { match similar(erp.Name, crm.OrganisationName) >= 0.85 suggest }";
         assert!(!lint_codes(fuzzy).contains(&"LL305"));

@@ -15,22 +15,38 @@ pub fn check(statement: &Spanned<Statement>, in_flow: bool, in_line: bool) -> Op
         statement.node,
         On { .. } | Since(_) | Schedule(_) | Amend(_) | Split { .. } | Require { .. }
     ) || matches!(&statement.node, Write(w) if w.kind.node != WriteKind::Ensure);
-    let document_only = matches!(statement.node, Assign { .. } | Line(_) | LinesFor { .. } | LinesGroup { .. } | Attach(_) | Settle(_));
+    let document_only = matches!(
+        statement.node,
+        Assign { .. } | Line(_) | LinesFor { .. } | LinesGroup { .. } | Attach(_) | Settle(_)
+    );
     if in_flow && document_only {
         return Some(
-            Diagnostic::new(&codes::MISPLACED_STATEMENT, "this belongs inside a document")
-                .primary(at, "outside any `create`, `upsert`, `post` …")
-                .help("put it inside the braces of the document it fills, e.g. `create acc.Order { … }`"),
+            Diagnostic::new(
+                &codes::MISPLACED_STATEMENT,
+                "this belongs inside a document",
+            )
+            .primary(at, "outside any `create`, `upsert`, `post` …")
+            .help(
+                "put it inside the braces of the document it fills, e.g. `create acc.Order { … }`",
+            ),
         );
     }
     if !in_flow && flow_only && !matches!(statement.node, Split { .. }) {
         return Some(
-            Diagnostic::new(&codes::MISPLACED_STATEMENT, "this belongs directly in the flow")
-                .primary(at, "inside a document body")
-                .help("move it out of the document's braces"),
+            Diagnostic::new(
+                &codes::MISPLACED_STATEMENT,
+                "this belongs directly in the flow",
+            )
+            .primary(at, "inside a document body")
+            .help("move it out of the document's braces"),
         );
     }
-    if in_line && matches!(statement.node, Line(_) | LinesFor { .. } | LinesGroup { .. } | Attach(_) | Settle(_)) {
+    if in_line
+        && matches!(
+            statement.node,
+            Line(_) | LinesFor { .. } | LinesGroup { .. } | Attach(_) | Settle(_)
+        )
+    {
         return Some(
             Diagnostic::new(&codes::MISPLACED_STATEMENT, "lines cannot be nested")
                 .primary(at, "inside a line")
@@ -57,9 +73,12 @@ pub fn predicate_outside_trigger(at: Span, word: &str) -> Diagnostic {
 
 /// `line`/`lines` in a document whose entity has no lines.
 pub fn no_lines(at: Span, entity: &str) -> Diagnostic {
-    Diagnostic::new(&codes::MISPLACED_STATEMENT, format!("{entity} has no lines"))
-        .primary(at, "lines of a document without lines")
-        .help("set the entity's fields directly, or write to an entity with a list of lines")
+    Diagnostic::new(
+        &codes::MISPLACED_STATEMENT,
+        format!("{entity} has no lines"),
+    )
+    .primary(at, "lines of a document without lines")
+    .help("set the entity's fields directly, or write to an entity with a list of lines")
 }
 
 #[cfg(test)]
@@ -74,7 +93,9 @@ mod tests {
 
     #[test]
     fn becomes_outside_a_trigger() {
-        let codes = lint_codes(r#"flow f { on winner.Quote require winner.Quote.Status becomes "Accepted" else "x" }"#);
+        let codes = lint_codes(
+            r#"flow f { on winner.Quote require winner.Quote.Status becomes "Accepted" else "x" }"#,
+        );
         assert!(codes.contains(&"LL002"), "{codes:?}");
     }
 }

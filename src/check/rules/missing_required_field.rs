@@ -24,8 +24,13 @@ impl Rule for MissingRequiredField {
                     return;
                 }
                 let target = &write.target.node;
-                let Some(entity) = cx.entity(&target.system.node, &target.entity.node) else { return };
-                let mut set: Vec<&str> = walk::assigned(&write.body).iter().map(|f| f.node.as_str()).collect();
+                let Some(entity) = cx.entity(&target.system.node, &target.entity.node) else {
+                    return;
+                };
+                let mut set: Vec<&str> = walk::assigned(&write.body)
+                    .iter()
+                    .map(|f| f.node.as_str())
+                    .collect();
                 set.extend(write.keys.iter().map(|k| k.field.node.as_str()));
                 let lines = walk::line_bodies(&write.body);
                 if let Some((name, _)) = lines_field(entity) {
@@ -34,16 +39,36 @@ impl Rule for MissingRequiredField {
                     }
                 }
                 let owner = format!("{}.{}", target.system.node, target.entity.node);
-                if let Some(d) = missing(entity.fields.iter().map(|(n, f)| (n.as_str(), f.required && !f.read_only)), &set, write.kind.span, &owner) {
+                if let Some(d) = missing(
+                    entity
+                        .fields
+                        .iter()
+                        .map(|(n, f)| (n.as_str(), f.required && !f.read_only)),
+                    &set,
+                    write.kind.span,
+                    &owner,
+                ) {
                     out.push(d.in_file(file));
                 }
                 if let Some((_, list)) = lines_field(entity) {
                     for (statement, body) in lines {
-                        let line_set: Vec<&str> = walk::assigned(body).iter().map(|f| f.node.as_str()).collect();
-                        let required = list.fields.iter().map(|(n, f)| (n.as_str(), f.required && !f.read_only));
-                        let keyword_end = file.slice(statement.span).find(|c: char| c == '{' || c == ' ').unwrap_or(0);
-                        let at = Span::new(statement.span.start, statement.span.start + keyword_end);
-                        if let Some(d) = missing(required, &line_set, at, &format!("a line of {owner}")) {
+                        let line_set: Vec<&str> = walk::assigned(body)
+                            .iter()
+                            .map(|f| f.node.as_str())
+                            .collect();
+                        let required = list
+                            .fields
+                            .iter()
+                            .map(|(n, f)| (n.as_str(), f.required && !f.read_only));
+                        let keyword_end = file
+                            .slice(statement.span)
+                            .find(['{', ' '])
+                            .unwrap_or(0);
+                        let at =
+                            Span::new(statement.span.start, statement.span.start + keyword_end);
+                        if let Some(d) =
+                            missing(required, &line_set, at, &format!("a line of {owner}"))
+                        {
                             out.push(d.in_file(file));
                         }
                     }
@@ -52,12 +77,26 @@ impl Rule for MissingRequiredField {
         }
         for (file, sync) in walk::syncs(cx.project) {
             for statement in &sync.node.statements {
-                let SyncStatement::Create { target, .. } = &statement.node else { continue };
-                let Some(side) = [&sync.node.left.node, &sync.node.right.node].into_iter().find(|s| s.system.node == target.node) else { continue };
-                let Some(entity) = cx.entity(&side.system.node, &side.entity.node) else { continue };
+                let SyncStatement::Create { target, .. } = &statement.node else {
+                    continue;
+                };
+                let Some(side) = [&sync.node.left.node, &sync.node.right.node]
+                    .into_iter()
+                    .find(|s| s.system.node == target.node)
+                else {
+                    continue;
+                };
+                let Some(entity) = cx.entity(&side.system.node, &side.entity.node) else {
+                    continue;
+                };
                 let set = fields_written_into(&sync.node.statements, &target.node);
                 let owner = format!("{}.{}", side.system.node, side.entity.node);
-                if let Some(d) = missing(required_of(entity), &set.iter().map(String::as_str).collect::<Vec<_>>(), statement.span, &owner) {
+                if let Some(d) = missing(
+                    required_of(entity),
+                    &set.iter().map(String::as_str).collect::<Vec<_>>(),
+                    statement.span,
+                    &owner,
+                ) {
                     out.push(d.in_file(file));
                 }
             }
@@ -66,15 +105,36 @@ impl Rule for MissingRequiredField {
 }
 
 fn required_of(entity: &Entity) -> impl Iterator<Item = (&str, bool)> {
-    entity.fields.iter().map(|(n, f)| (n.as_str(), f.required && !f.read_only))
+    entity
+        .fields
+        .iter()
+        .map(|(n, f)| (n.as_str(), f.required && !f.read_only))
 }
 
 /// Fields of side `alias` that the sync's mappings and links write.
-pub(crate) fn fields_written_into(statements: &[crate::syntax::ast::Spanned<SyncStatement>], alias: &str) -> Vec<String> {
+pub(crate) fn fields_written_into(
+    statements: &[crate::syntax::ast::Spanned<SyncStatement>],
+    alias: &str,
+) -> Vec<String> {
     let mut out = Vec::new();
     for s in statements {
-        let (SyncStatement::Mapping { left, direction, right } | SyncStatement::Link { left, direction, right }) = &s.node else { continue };
-        for (side, writes) in [(left, direction.node != Direction::LeftToRight), (right, direction.node != Direction::RightToLeft)] {
+        let (SyncStatement::Mapping {
+            left,
+            direction,
+            right,
+        }
+        | SyncStatement::Link {
+            left,
+            direction,
+            right,
+        }) = &s.node
+        else {
+            continue;
+        };
+        for (side, writes) in [
+            (left, direction.node != Direction::LeftToRight),
+            (right, direction.node != Direction::RightToLeft),
+        ] {
             if let (true, ExprKind::Path(segments)) = (writes, &side.node) {
                 if let [a, field] = segments.as_slice() {
                     if a.node == alias {
@@ -87,17 +147,36 @@ pub(crate) fn fields_written_into(statements: &[crate::syntax::ast::Spanned<Sync
     out
 }
 
-fn missing<'a>(fields: impl Iterator<Item = (&'a str, bool)>, set: &[&str], at: Span, owner: &str) -> Option<Diagnostic> {
-    let absent: Vec<&str> = fields.filter(|(n, required)| *required && !set.contains(n)).map(|(n, _)| n).collect();
+fn missing<'a>(
+    fields: impl Iterator<Item = (&'a str, bool)>,
+    set: &[&str],
+    at: Span,
+    owner: &str,
+) -> Option<Diagnostic> {
+    let absent: Vec<&str> = fields
+        .filter(|(n, required)| *required && !set.contains(n))
+        .map(|(n, _)| n)
+        .collect();
     if absent.is_empty() {
         return None;
     }
-    let list = absent.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
-    let example = absent.iter().map(|f| format!("{f} = …")).collect::<Vec<_>>().join("  ");
+    let list = absent
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let example = absent
+        .iter()
+        .map(|f| format!("{f} = …"))
+        .collect::<Vec<_>>()
+        .join("  ");
     Some(
-        Diagnostic::new(&codes::MISSING_REQUIRED_FIELD, format!("{owner} requires {list}, which this rule does not set"))
-            .primary(at, "created without required fields")
-            .help(format!("add `{example}`")),
+        Diagnostic::new(
+            &codes::MISSING_REQUIRED_FIELD,
+            format!("{owner} requires {list}, which this rule does not set"),
+        )
+        .primary(at, "created without required fields")
+        .help(format!("add `{example}`")),
     )
 }
 

@@ -22,7 +22,9 @@ impl Rule for SplitSharesNot100 {
     fn check(&self, cx: &Context<'_>, _facts: &Facts, out: &mut Vec<Diagnostic>) {
         for (file, flow) in walk::flows(cx.project) {
             walk::statements(&flow.node.statements, &mut |s| {
-                let Statement::Split { plan, .. } = &s.node else { return };
+                let Statement::Split { plan, .. } = &s.node else {
+                    return;
+                };
                 if let Some(total) = plan_total(cx, plan) {
                     if total != Decimal::ONE_HUNDRED {
                         out.push(diagnostic(plan.span, total).in_file(file));
@@ -38,7 +40,9 @@ pub fn plan_total(cx: &Context<'_>, plan: &Expr) -> Option<Decimal> {
     match &plan.node {
         ExprKind::List(items) => items.iter().map(literal_share).sum(),
         ExprKind::Path(segments) if segments.len() == 2 && segments[0].node == "settings" => {
-            let Yaml::Sequence(items) = cx.setting_value(&segments[1].node)? else { return None };
+            let Yaml::Sequence(items) = cx.setting_value(&segments[1].node)? else {
+                return None;
+            };
             items.iter().map(yaml_share).sum()
         }
         _ => None,
@@ -48,7 +52,10 @@ pub fn plan_total(cx: &Context<'_>, plan: &Expr) -> Option<Decimal> {
 fn literal_share(item: &Expr) -> Option<Decimal> {
     match &item.node {
         ExprKind::Literal(Literal::Percent(p)) => Some(*p),
-        ExprKind::Record(fields) => fields.iter().find(|(n, _)| n.node == "share").and_then(|(_, v)| literal_share(v)),
+        ExprKind::Record(fields) => fields
+            .iter()
+            .find(|(n, _)| n.node == "share")
+            .and_then(|(_, v)| literal_share(v)),
         _ => None,
     }
 }
@@ -63,10 +70,16 @@ pub fn yaml_share(item: &Yaml) -> Option<Decimal> {
 }
 
 fn diagnostic(at: Span, total: Decimal) -> Diagnostic {
-    Diagnostic::new(&codes::SPLIT_SHARES_NOT_100, format!("the payment plan's shares add up to {}%, not 100%", total.normalize()))
-        .primary(at, format!("shares total {}%", total.normalize()))
-        .help("adjust the shares so they add up to exactly 100%, e.g. 20% + 80%")
-        .note("a split must hand out the whole amount, to the øre")
+    Diagnostic::new(
+        &codes::SPLIT_SHARES_NOT_100,
+        format!(
+            "the payment plan's shares add up to {}%, not 100%",
+            total.normalize()
+        ),
+    )
+    .primary(at, format!("shares total {}%", total.normalize()))
+    .help("adjust the shares so they add up to exactly 100%, e.g. 20% + 80%")
+    .note("a split must hand out the whole amount, to the øre")
 }
 
 #[cfg(test)]

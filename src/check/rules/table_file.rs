@@ -20,10 +20,19 @@ impl Rule for InvalidTableFile {
         for rule_file in &cx.project.rules {
             for item in &rule_file.ast.items {
                 let Item::Table(table) = item else { continue };
-                let TableSource::Csv { path, key, value } = &table.node.source else { continue };
+                let TableSource::Csv { path, key, value } = &table.node.source else {
+                    continue;
+                };
                 let problem = match cx.project.read_relative(&path.node) {
-                    Err(err) => Some((format!("cannot read table file `{}`", path.node), err.to_string())),
-                    Ok(text) => check_csv(&text, key.as_ref().map(|k| k.node.as_str()), value.as_ref().map(|v| v.node.as_str())),
+                    Err(err) => Some((
+                        format!("cannot read table file `{}`", path.node),
+                        err.to_string(),
+                    )),
+                    Ok(text) => check_csv(
+                        &text,
+                        key.as_ref().map(|k| k.node.as_str()),
+                        value.as_ref().map(|v| v.node.as_str()),
+                    ),
                 };
                 if let Some((message, help)) = problem {
                     out.push(
@@ -40,19 +49,34 @@ impl Rule for InvalidTableFile {
 
 /// Checks headers and keys; returns (message, help) for the first problem.
 pub fn check_csv(text: &str, key: Option<&str>, value: Option<&str>) -> Option<(String, String)> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(err) => return Some(("the table file is not valid CSV".into(), err.to_string())),
     };
     let names: Vec<&str> = headers.iter().collect();
     if names.len() < 2 {
-        return Some(("a table file needs at least two columns".into(), "write a header line such as `Kind,Account`".into()));
+        return Some((
+            "a table file needs at least two columns".into(),
+            "write a header line such as `Kind,Account`".into(),
+        ));
     }
     let index_of = |column: Option<&str>, default: usize| match column {
         None => Ok(default),
         Some(c) => names.iter().position(|n| *n == c).ok_or_else(|| {
-            (format!("the table file has no column `{c}`"), format!("its columns are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")))
+            (
+                format!("the table file has no column `{c}`"),
+                format!(
+                    "its columns are {}",
+                    names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
         }),
     };
     let key_index = match index_of(key, 0) {
@@ -66,11 +90,22 @@ pub fn check_csv(text: &str, key: Option<&str>, value: Option<&str>) -> Option<(
     for (row, record) in reader.records().enumerate() {
         let record = match record {
             Ok(r) => r,
-            Err(err) => return Some((format!("row {} of the table file is broken", row + 2), err.to_string())),
+            Err(err) => {
+                return Some((
+                    format!("row {} of the table file is broken", row + 2),
+                    err.to_string(),
+                ))
+            }
         };
         let k = record.get(key_index).unwrap_or_default().to_string();
         if !seen.insert(k.clone()) {
-            return Some((format!("key `{k}` appears twice in the table file (row {})", row + 2), "keep one row per key".into()));
+            return Some((
+                format!(
+                    "key `{k}` appears twice in the table file (row {})",
+                    row + 2
+                ),
+                "keep one row per key".into(),
+            ));
         }
     }
     None
@@ -82,7 +117,12 @@ mod tests {
 
     #[test]
     fn csv_problems() {
-        assert!(check_csv("Kind,Account\ncash,1900\ncard,1910\n", Some("Kind"), Some("Account")).is_none());
+        assert!(check_csv(
+            "Kind,Account\ncash,1900\ncard,1910\n",
+            Some("Kind"),
+            Some("Account")
+        )
+        .is_none());
         assert!(check_csv("Kind,Account\ncash,1900\ncash,1910\n", None, None).is_some());
         assert!(check_csv("Kind,Account\n", Some("Knd"), None).is_some());
     }

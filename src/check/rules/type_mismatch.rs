@@ -8,7 +8,13 @@ use crate::{
 };
 
 /// A value that does not fit the field it is written to.
-pub fn assignment(value: Span, field: Span, field_type: &Type, value_type: &Type, mismatch: Mismatch) -> Diagnostic {
+pub fn assignment(
+    value: Span,
+    field: Span,
+    field_type: &Type,
+    value_type: &Type,
+    mismatch: Mismatch,
+) -> Diagnostic {
     let (message, help) = match mismatch {
         Mismatch::QuotedNumber => (
             format!("text cannot be stored in a {field_type} field"),
@@ -34,51 +40,80 @@ pub fn assignment(value: Span, field: Span, field_type: &Type, value_type: &Type
 
 /// A value of the wrong kind where the construct needs `expected`.
 pub fn expected(at: Span, expected: &Type, actual: &Type, why: &str) -> Diagnostic {
-    Diagnostic::new(&codes::TYPE_MISMATCH, format!("expected {expected}, found {actual}"))
-        .primary(at, format!("this is a {actual}"))
-        .help(why.to_string())
+    Diagnostic::new(
+        &codes::TYPE_MISMATCH,
+        format!("expected {expected}, found {actual}"),
+    )
+    .primary(at, format!("this is a {actual}"))
+    .help(why.to_string())
 }
 
 /// Two values that cannot be compared.
 pub fn comparison(at: Span, left: &Type, right: &Type) -> Diagnostic {
-    Diagnostic::new(&codes::TYPE_MISMATCH, format!("a {left} cannot be compared with a {right}"))
-        .primary(at, "incompatible comparison")
-        .help("compare values of the same kind; convert with a function such as `date(…)` or `digits(…)`")
+    Diagnostic::new(
+        &codes::TYPE_MISMATCH,
+        format!("a {left} cannot be compared with a {right}"),
+    )
+    .primary(at, "incompatible comparison")
+    .help(
+        "compare values of the same kind; convert with a function such as `date(…)` or `digits(…)`",
+    )
 }
 
 /// Arithmetic on something that is not a number.
 pub fn arithmetic(at: Span, op: &str, actual: &Type) -> Diagnostic {
-    Diagnostic::new(&codes::TYPE_MISMATCH, format!("`{op}` needs numbers, found {actual}"))
-        .primary(at, format!("this is a {actual}"))
-        .help("join texts with interpolation instead: \"{a} {b}\"")
+    Diagnostic::new(
+        &codes::TYPE_MISMATCH,
+        format!("`{op}` needs numbers, found {actual}"),
+    )
+    .primary(at, format!("this is a {actual}"))
+    .help("join texts with interpolation instead: \"{a} {b}\"")
 }
 
 /// A function argument of the wrong kind.
-pub fn argument(at: Span, function: &str, param: &str, expected: &str, actual: &Type) -> Diagnostic {
-    Diagnostic::new(&codes::TYPE_MISMATCH, format!("`{function}` expects {expected} as `{param}`, found {actual}"))
-        .primary(at, format!("this is a {actual}"))
-        .help(format!("see `{function}` in docs/stdlib.md"))
+pub fn argument(
+    at: Span,
+    function: &str,
+    param: &str,
+    expected: &str,
+    actual: &Type,
+) -> Diagnostic {
+    Diagnostic::new(
+        &codes::TYPE_MISMATCH,
+        format!("`{function}` expects {expected} as `{param}`, found {actual}"),
+    )
+    .primary(at, format!("this is a {actual}"))
+    .help(format!("see `{function}` in docs/stdlib.md"))
 }
 
 /// `.field` on something without fields.
 pub fn no_fields(field: &Ident, actual: &Type) -> Diagnostic {
     Diagnostic::new(&codes::TYPE_MISMATCH, format!("a {actual} has no fields"))
-        .primary(field.span, format!("`{}` cannot be read from a {actual}", field.node))
+        .primary(
+            field.span,
+            format!("`{}` cannot be read from a {actual}", field.node),
+        )
         .help("only records, entities, lists of records, parts and groups have fields")
 }
 
 /// `for`/`group`/`in` over something that is not a list.
 pub fn not_a_list(at: Span, actual: &Type) -> Diagnostic {
-    Diagnostic::new(&codes::TYPE_MISMATCH, format!("expected a list, found {actual}"))
-        .primary(at, format!("this is a {actual}"))
-        .help("use a list field, e.g. the lines of the record")
+    Diagnostic::new(
+        &codes::TYPE_MISMATCH,
+        format!("expected a list, found {actual}"),
+    )
+    .primary(at, format!("this is a {actual}"))
+    .help("use a list field, e.g. the lines of the record")
 }
 
 /// `x[k]` on something that cannot be indexed.
 pub fn not_indexable(at: Span, actual: &Type) -> Diagnostic {
-    Diagnostic::new(&codes::TYPE_MISMATCH, format!("a {actual} cannot be indexed with `[…]`"))
-        .primary(at, format!("this is a {actual}"))
-        .help("`[…]` looks up a table, a list position or a custom field (`x.custom[1041]`)")
+    Diagnostic::new(
+        &codes::TYPE_MISMATCH,
+        format!("a {actual} cannot be indexed with `[…]`"),
+    )
+    .primary(at, format!("this is a {actual}"))
+    .help("`[…]` looks up a table, a list position or a custom field (`x.custom[1041]`)")
 }
 
 /// `split x by plan` where the plan is not a list.

@@ -17,10 +17,13 @@ impl Rule for UnknownConnector {
 
     fn check(&self, cx: &Context<'_>, _facts: &Facts, out: &mut Vec<Diagnostic>) {
         let project = cx.project;
-        let Some(config) = &project.config else { return };
+        let Some(config) = &project.config else {
+            return;
+        };
         for (alias, system) in &config.systems {
             if project.profiles.get(&system.connector).is_none() {
-                let at = key_span(&project.file, &["systems", alias, "connector"]).unwrap_or_default();
+                let at =
+                    key_span(&project.file, &["systems", alias, "connector"]).unwrap_or_default();
                 out.push(
                     Diagnostic::new(&codes::UNKNOWN_CONNECTOR, format!("no connector profile `{}`", system.connector))
                         .primary(at, "unknown connector")
@@ -39,7 +42,10 @@ mod tests {
 
     #[test]
     fn misspelt_connector() {
-        let codes = lint_codes_with_yaml("systems:\n  winner: { connector: winnr }\n", "table t { _ => 1 }");
+        let codes = lint_codes_with_yaml(
+            "systems:\n  winner: { connector: winnr }\n",
+            "table t { _ => 1 }",
+        );
         assert!(codes.contains(&"LL604"), "{codes:?}");
     }
 }

@@ -8,9 +8,12 @@ use crate::{
 
 /// `crm.Organization` where the webcrm profile has `Organisation`.
 pub fn diagnostic(entity: &Ident, alias: &str, connector: &str, entities: &[&str]) -> Diagnostic {
-    Diagnostic::new(&codes::UNKNOWN_ENTITY, format!("`{alias}` ({connector}) has no entity `{}`", entity.node))
-        .primary(entity.span, "unknown entity")
-        .help(help_for(&entity.node, "entity", entities.iter().copied()))
+    Diagnostic::new(
+        &codes::UNKNOWN_ENTITY,
+        format!("`{alias}` ({connector}) has no entity `{}`", entity.node),
+    )
+    .primary(entity.span, "unknown entity")
+    .help(help_for(&entity.node, "entity", entities.iter().copied()))
 }
 
 #[cfg(test)]

@@ -8,14 +8,21 @@ use crate::{
 
 /// An enum field compared with or set to a value outside its profile's `values`.
 pub fn diagnostic(at: Span, value: &str, values: &[String]) -> Diagnostic {
-    let choices = values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ");
+    let choices = values
+        .iter()
+        .map(|v| format!("\"{v}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     let help = match did_you_mean(value, values.iter().map(String::as_str)) {
         Some(best) => format!("did you mean \"{best}\"? the values are {choices}"),
         None => format!("the values are {choices}"),
     };
-    Diagnostic::new(&codes::UNKNOWN_ENUM_VALUE, format!("\"{value}\" is not a value of this field"))
-        .primary(at, "never matches")
-        .help(help)
+    Diagnostic::new(
+        &codes::UNKNOWN_ENUM_VALUE,
+        format!("\"{value}\" is not a value of this field"),
+    )
+    .primary(at, "never matches")
+    .help(help)
 }
 
 #[cfg(test)]
@@ -24,7 +31,13 @@ mod tests {
 
     #[test]
     fn flags_a_misspelt_status() {
-        assert!(lint_codes(r#"flow f { on winner.Quote when Status becomes "Acepted" }"#).contains(&"LL203"));
-        assert!(!lint_codes(r#"flow f { on winner.Quote when Status becomes "Accepted" }"#).contains(&"LL203"));
+        assert!(
+            lint_codes(r#"flow f { on winner.Quote when Status becomes "Acepted" }"#)
+                .contains(&"LL203")
+        );
+        assert!(
+            !lint_codes(r#"flow f { on winner.Quote when Status becomes "Accepted" }"#)
+                .contains(&"LL203")
+        );
     }
 }

@@ -8,9 +8,12 @@ use crate::{
 
 /// A field name the entity (or record) does not have.
 pub fn diagnostic(field: &Ident, owner: &str, fields: &[&str]) -> Diagnostic {
-    Diagnostic::new(&codes::UNKNOWN_FIELD, format!("{owner} has no field `{}`", field.node))
-        .primary(field.span, "unknown field")
-        .help(help_for(&field.node, "field", fields.iter().copied()))
+    Diagnostic::new(
+        &codes::UNKNOWN_FIELD,
+        format!("{owner} has no field `{}`", field.node),
+    )
+    .primary(field.span, "unknown field")
+    .help(help_for(&field.node, "field", fields.iter().copied()))
 }
 
 #[cfg(test)]

@@ -8,10 +8,13 @@ use crate::{
 
 /// A call of a function the standard library does not have.
 pub fn diagnostic(function: &Ident) -> Diagnostic {
-    Diagnostic::new(&codes::UNKNOWN_FUNCTION, format!("unknown function `{}`", function.node))
-        .primary(function.span, "not in the standard library")
-        .help(help_for(&function.node, "function", crate::stdlib::names()))
-        .note("the standard library is listed in docs/stdlib.md")
+    Diagnostic::new(
+        &codes::UNKNOWN_FUNCTION,
+        format!("unknown function `{}`", function.node),
+    )
+    .primary(function.span, "not in the standard library")
+    .help(help_for(&function.node, "function", crate::stdlib::names()))
+    .note("the standard library is listed in docs/stdlib.md")
 }
 
 /// `x.f(…)` on a value that has no such method.
@@ -21,9 +24,12 @@ pub fn method(function: &Ident, receiver: &Type) -> Diagnostic {
     } else {
         format!("functions are called by name: `{}(value)`", function.node)
     };
-    Diagnostic::new(&codes::UNKNOWN_FUNCTION, format!("a {receiver} has no method `{}`", function.node))
-        .primary(function.span, "no such method")
-        .help(help)
+    Diagnostic::new(
+        &codes::UNKNOWN_FUNCTION,
+        format!("a {receiver} has no method `{}`", function.node),
+    )
+    .primary(function.span, "no such method")
+    .help(help)
 }
 
 #[cfg(test)]
@@ -32,7 +38,12 @@ mod tests {
 
     #[test]
     fn flags_unknown_functions() {
-        assert!(lint_codes("flow f { on winner.Quote when lowr(Number) == \"a\" }").contains(&"LL104"));
-        assert!(!lint_codes("flow f { on winner.Quote when lower(Number) == \"a\" }").contains(&"LL104"));
+        assert!(
+            lint_codes("flow f { on winner.Quote when lowr(Number) == \"a\" }").contains(&"LL104")
+        );
+        assert!(
+            !lint_codes("flow f { on winner.Quote when lower(Number) == \"a\" }")
+                .contains(&"LL104")
+        );
     }
 }

@@ -8,10 +8,13 @@ use crate::{
 
 /// `crmm.Organisation` where the project has no system `crmm`.
 pub fn diagnostic(system: &Ident, aliases: &[&str]) -> Diagnostic {
-    Diagnostic::new(&codes::UNKNOWN_SYSTEM, format!("unknown system `{}`", system.node))
-        .primary(system.span, "not a system of this project")
-        .help(help_for(&system.node, "system", aliases.iter().copied()))
-        .note("systems are declared under `systems:` in ledgerlink.yaml")
+    Diagnostic::new(
+        &codes::UNKNOWN_SYSTEM,
+        format!("unknown system `{}`", system.node),
+    )
+    .primary(system.span, "not a system of this project")
+    .help(help_for(&system.node, "system", aliases.iter().copied()))
+    .note("systems are declared under `systems:` in ledgerlink.yaml")
 }
 
 #[cfg(test)]

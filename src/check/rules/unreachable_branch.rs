@@ -19,16 +19,32 @@ impl Rule for UnreachableBranch {
     fn check(&self, cx: &Context<'_>, _facts: &Facts, out: &mut Vec<Diagnostic>) {
         for (file, flow) in walk::flows(cx.project) {
             walk::statements(&flow.node.statements, &mut |s| {
-                let Statement::When { condition, then, otherwise } = &s.node else { return };
-                let Ok(Value::Bool(value)) = evaluate_constant(condition) else { return };
-                let dead = if value { otherwise.as_ref().and_then(|o| o.first()).map(|f| f.span) } else { then.first().map(|f| f.span).or(Some(condition.span)) };
+                let Statement::When {
+                    condition,
+                    then,
+                    otherwise,
+                } = &s.node
+                else {
+                    return;
+                };
+                let Ok(Value::Bool(value)) = evaluate_constant(condition) else {
+                    return;
+                };
+                let dead = if value {
+                    otherwise.as_ref().and_then(|o| o.first()).map(|f| f.span)
+                } else {
+                    then.first().map(|f| f.span).or(Some(condition.span))
+                };
                 let Some(dead) = dead else { return };
                 out.push(
-                    Diagnostic::new(&codes::UNREACHABLE_BRANCH, format!("this condition is always {value}"))
-                        .primary(condition.span, format!("always {value}"))
-                        .secondary(dead, "so this never runs")
-                        .help("compare with a field or a setting, or remove the branch that cannot run")
-                        .in_file(file),
+                    Diagnostic::new(
+                        &codes::UNREACHABLE_BRANCH,
+                        format!("this condition is always {value}"),
+                    )
+                    .primary(condition.span, format!("always {value}"))
+                    .secondary(dead, "so this never runs")
+                    .help("compare with a field or a setting, or remove the branch that cannot run")
+                    .in_file(file),
                 );
             });
         }
@@ -41,7 +57,10 @@ mod tests {
 
     #[test]
     fn constant_conditions() {
-        assert!(lint_codes(r#"flow f { on winner.Quote since settings.from_date when 1 > 2 { } }"#).contains(&"LL403"));
+        assert!(lint_codes(
+            r#"flow f { on winner.Quote since settings.from_date when 1 > 2 { } }"#
+        )
+        .contains(&"LL403"));
         assert!(!lint_codes(r#"flow f { on winner.Quote since settings.from_date when settings.line_mode == "summary" { } }"#).contains(&"LL403"));
     }
 }

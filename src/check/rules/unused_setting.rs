@@ -22,10 +22,15 @@ impl Rule for UnusedSetting {
             if !used.contains(&format!("settings.{key}")) {
                 let at = key_span(file, &["settings", key]).unwrap_or_default();
                 out.push(
-                    Diagnostic::new(&codes::UNUSED_SETTING, format!("setting `{key}` is never used"))
-                        .primary(at, "no rule reads it")
-                        .help(format!("read it in a rule as `settings.{key}`, or remove it"))
-                        .in_file(file),
+                    Diagnostic::new(
+                        &codes::UNUSED_SETTING,
+                        format!("setting `{key}` is never used"),
+                    )
+                    .primary(at, "no rule reads it")
+                    .help(format!(
+                        "read it in a rule as `settings.{key}`, or remove it"
+                    ))
+                    .in_file(file),
                 );
             }
         }
@@ -39,7 +44,12 @@ mod tests {
     #[test]
     fn unused_settings_are_reported() {
         let yaml = "systems:\n  winner: { connector: winner }\nsettings:\n  from_date: 2026-01-01\n  spare: 1\n";
-        let codes = lint_codes_with_yaml(yaml, "flow f { on winner.Quote since settings.from_date }");
-        assert_eq!(codes.iter().filter(|c| **c == "LL503").count(), 1, "{codes:?}");
+        let codes =
+            lint_codes_with_yaml(yaml, "flow f { on winner.Quote since settings.from_date }");
+        assert_eq!(
+            codes.iter().filter(|c| **c == "LL503").count(),
+            1,
+            "{codes:?}"
+        );
     }
 }

@@ -19,10 +19,13 @@ impl Rule for UnusedTable {
         for (name, table) in &cx.tables {
             if !used.contains(&format!("table:{name}")) {
                 out.push(
-                    Diagnostic::new(&codes::UNUSED_TABLE, format!("table `{name}` is never used"))
-                        .primary(table.name_span, "defined but not looked up")
-                        .help(format!("use it as `{name}[key]`, or remove it"))
-                        .in_file(&table.file),
+                    Diagnostic::new(
+                        &codes::UNUSED_TABLE,
+                        format!("table `{name}` is never used"),
+                    )
+                    .primary(table.name_span, "defined but not looked up")
+                    .help(format!("use it as `{name}[key]`, or remove it"))
+                    .in_file(&table.file),
                 );
             }
         }
@@ -35,7 +38,12 @@ mod tests {
 
     #[test]
     fn unused_tables_are_reported() {
-        assert!(lint_codes(r#"flow f { on winner.Quote } table t { "a" => "b" }"#).contains(&"LL502"));
-        assert!(!lint_codes(r#"flow f { on winner.Quote when t[Number] == "b" } table t { "a" => "b" }"#).contains(&"LL502"));
+        assert!(
+            lint_codes(r#"flow f { on winner.Quote } table t { "a" => "b" }"#).contains(&"LL502")
+        );
+        assert!(!lint_codes(
+            r#"flow f { on winner.Quote when t[Number] == "b" } table t { "a" => "b" }"#
+        )
+        .contains(&"LL502"));
     }
 }

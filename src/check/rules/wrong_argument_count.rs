@@ -15,7 +15,10 @@ pub fn diagnostic(function: &Ident, at: Span, min: usize, max: usize, given: usi
     let plural = if max == 1 { "" } else { "s" };
     Diagnostic::new(
         &codes::WRONG_ARGUMENT_COUNT,
-        format!("`{}` takes {wanted} argument{plural}, {given} given", function.node),
+        format!(
+            "`{}` takes {wanted} argument{plural}, {given} given",
+            function.node
+        ),
     )
     .primary(at, "wrong number of arguments")
     .help(format!("see `{}` in docs/stdlib.md", function.node))
@@ -27,6 +30,9 @@ mod tests {
 
     #[test]
     fn flags_argument_counts() {
-        assert!(lint_codes("flow f { on winner.Quote when lower(Number, Number) == \"a\" }").contains(&"LL107"));
+        assert!(
+            lint_codes("flow f { on winner.Quote when lower(Number, Number) == \"a\" }")
+                .contains(&"LL107")
+        );
     }
 }

@@ -26,7 +26,13 @@ impl Builder<'_> {
                 match inner.next() {
                     Some(first) if first.as_rule() == Rule::kw_not => {
                         let operand = self.next_expr(&mut inner, at, "an operand of `not`");
-                        Spanned::new(ExprKind::Unary { op: UnaryOp::Not, operand: Box::new(operand) }, at)
+                        Spanned::new(
+                            ExprKind::Unary {
+                                op: UnaryOp::Not,
+                                operand: Box::new(operand),
+                            },
+                            at,
+                        )
                     }
                     Some(first) => self.expr(first),
                     None => self.placeholder(at, "an expression"),
@@ -50,9 +56,11 @@ impl Builder<'_> {
                     at,
                 )
             }
-            Rule::or_expr | Rule::and_expr | Rule::coalesce | Rule::additive | Rule::multiplicative => {
-                self.left_assoc(pair)
-            }
+            Rule::or_expr
+            | Rule::and_expr
+            | Rule::coalesce
+            | Rule::additive
+            | Rule::multiplicative => self.left_assoc(pair),
             Rule::comparison => self.comparison(pair),
             Rule::unary => self.unary(pair),
             Rule::postfix => self.postfix(pair),
@@ -99,7 +107,12 @@ impl Builder<'_> {
                 Spanned::new(ExprKind::Path(vec![ident]), at)
             }
             Rule::string => self.string(pair),
-            Rule::number | Rule::percent | Rule::date | Rule::duration | Rule::boolean | Rule::null => {
+            Rule::number
+            | Rule::percent
+            | Rule::date
+            | Rule::duration
+            | Rule::boolean
+            | Rule::null => {
                 let literal = self.literal(&pair);
                 Spanned::new(ExprKind::Literal(literal), at)
             }
@@ -165,7 +178,14 @@ impl Builder<'_> {
                 None => return self.placeholder(at, "an operand"),
             };
             let whole = left.span.to(right.span);
-            left = Spanned::new(ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) }, whole);
+            left = Spanned::new(
+                ExprKind::Binary {
+                    op,
+                    left: Box::new(left),
+                    right: Box::new(right),
+                },
+                whole,
+            );
         }
         left
     }
@@ -186,10 +206,20 @@ impl Builder<'_> {
             Rule::changed => Spanned::new(ExprKind::Changed(Box::new(left)), at),
             Rule::becomes => {
                 let value = self.next_expr(&mut inner, at, "the value after `becomes`");
-                Spanned::new(ExprKind::Becomes { field: Box::new(left), value: Box::new(value) }, at)
+                Spanned::new(
+                    ExprKind::Becomes {
+                        field: Box::new(left),
+                        value: Box::new(value),
+                    },
+                    at,
+                )
             }
             _ => {
-                let text: String = op_pair.as_str().split_whitespace().collect::<Vec<_>>().join(" ");
+                let text: String = op_pair
+                    .as_str()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 let op = match text.as_str() {
                     "==" => BinaryOp::Eq,
                     "!=" => BinaryOp::Ne,
@@ -206,7 +236,11 @@ impl Builder<'_> {
                 };
                 let right = self.next_expr(&mut inner, at, "the right side of a comparison");
                 Spanned::new(
-                    ExprKind::Binary { op: Spanned::new(op, op_span), left: Box::new(left), right: Box::new(right) },
+                    ExprKind::Binary {
+                        op: Spanned::new(op, op_span),
+                        left: Box::new(left),
+                        right: Box::new(right),
+                    },
                     at,
                 )
             }
@@ -231,7 +265,13 @@ impl Builder<'_> {
         };
         for neg in negations.into_iter().rev() {
             let whole = neg.to(expr.span);
-            expr = Spanned::new(ExprKind::Unary { op: UnaryOp::Neg, operand: Box::new(expr) }, whole);
+            expr = Spanned::new(
+                ExprKind::Unary {
+                    op: UnaryOp::Neg,
+                    operand: Box::new(expr),
+                },
+                whole,
+            );
         }
         expr
     }
@@ -261,14 +301,23 @@ impl Builder<'_> {
                             Spanned::new(ExprKind::Path(segments), whole)
                         }
                         other => Spanned::new(
-                            ExprKind::Member { base: Box::new(Spanned::new(other, expr.span)), field },
+                            ExprKind::Member {
+                                base: Box::new(Spanned::new(other, expr.span)),
+                                field,
+                            },
                             whole,
                         ),
                     };
                 }
                 Rule::index => {
                     let index = self.next_expr(&mut children(suffix), suffix_span, "an index");
-                    expr = Spanned::new(ExprKind::Index { base: Box::new(expr), index: Box::new(index) }, whole);
+                    expr = Spanned::new(
+                        ExprKind::Index {
+                            base: Box::new(expr),
+                            index: Box::new(index),
+                        },
+                        whole,
+                    );
                 }
                 Rule::call => {
                     let args = children(suffix).map(|p| self.expr(p)).collect();
@@ -283,19 +332,36 @@ impl Builder<'_> {
     fn call(&mut self, callee: Expr, args: Vec<Expr>, whole: Span) -> Expr {
         match callee.node {
             ExprKind::Path(mut segments) if !segments.is_empty() => {
-                let function = segments.pop().unwrap_or_else(|| Spanned::new(String::new(), whole));
+                let function = segments
+                    .pop()
+                    .unwrap_or_else(|| Spanned::new(String::new(), whole));
                 let receiver = if segments.is_empty() {
                     None
                 } else {
                     let start = segments[0].span;
                     let end = segments[segments.len() - 1].span;
-                    Some(Box::new(Spanned::new(ExprKind::Path(segments), start.to(end))))
+                    Some(Box::new(Spanned::new(
+                        ExprKind::Path(segments),
+                        start.to(end),
+                    )))
                 };
-                Spanned::new(ExprKind::Call { receiver, function, args }, whole)
+                Spanned::new(
+                    ExprKind::Call {
+                        receiver,
+                        function,
+                        args,
+                    },
+                    whole,
+                )
             }
-            ExprKind::Member { base, field } => {
-                Spanned::new(ExprKind::Call { receiver: Some(base), function: field, args }, whole)
-            }
+            ExprKind::Member { base, field } => Spanned::new(
+                ExprKind::Call {
+                    receiver: Some(base),
+                    function: field,
+                    args,
+                },
+                whole,
+            ),
             other => {
                 self.diagnostics.push(
                     Diagnostic::new(&codes::SYNTAX_ERROR, "only functions can be called")
@@ -315,7 +381,11 @@ impl Builder<'_> {
         for part in children(pair) {
             match part.as_rule() {
                 Rule::string_text | Rule::escape => {
-                    let text = if part.as_rule() == Rule::escape { unescape(part.as_str()) } else { part.as_str().to_string() };
+                    let text = if part.as_rule() == Rule::escape {
+                        unescape(part.as_str())
+                    } else {
+                        part.as_str().to_string()
+                    };
                     match parts.last_mut() {
                         Some(InterpolationPart::Text(t)) => t.push_str(&text),
                         _ => parts.push(InterpolationPart::Text(text)),
@@ -323,13 +393,17 @@ impl Builder<'_> {
                 }
                 Rule::interpolation => {
                     let part_at = span(&part);
-                    let expr = self.next_expr(&mut children(part), part_at, "an expression in `{…}`");
+                    let expr =
+                        self.next_expr(&mut children(part), part_at, "an expression in `{…}`");
                     parts.push(InterpolationPart::Expr(expr));
                 }
                 _ => self.bug(&part, "text or `{expr}`"),
             }
         }
-        if parts.iter().all(|p| matches!(p, InterpolationPart::Text(_))) {
+        if parts
+            .iter()
+            .all(|p| matches!(p, InterpolationPart::Text(_)))
+        {
             let text = parts
                 .into_iter()
                 .map(|p| match p {
@@ -348,16 +422,23 @@ impl Builder<'_> {
         let text = pair.as_str();
         let at = span(pair);
         match pair.as_rule() {
-            Rule::number => self.decimal(text, at).map_or(Literal::Null, Literal::Number),
-            Rule::percent => self.decimal(text.trim_end_matches('%'), at).map_or(Literal::Null, Literal::Percent),
+            Rule::number => self
+                .decimal(text, at)
+                .map_or(Literal::Null, Literal::Number),
+            Rule::percent => self
+                .decimal(text.trim_end_matches('%'), at)
+                .map_or(Literal::Null, Literal::Percent),
             Rule::duration => Literal::Duration(text.to_string()),
             Rule::date => {
                 if !is_valid_date(text) {
                     self.diagnostics.push(
-                        Diagnostic::new(&codes::SYNTAX_ERROR, format!("`{text}` is not a calendar date"))
-                            .in_file(self.file)
-                            .primary(at, "no such date")
-                            .help("write dates as YYYY-MM-DD, e.g. 2026-01-31"),
+                        Diagnostic::new(
+                            &codes::SYNTAX_ERROR,
+                            format!("`{text}` is not a calendar date"),
+                        )
+                        .in_file(self.file)
+                        .primary(at, "no such date")
+                        .help("write dates as YYYY-MM-DD, e.g. 2026-01-31"),
                     );
                 }
                 Literal::Date(text.to_string())
@@ -377,10 +458,13 @@ impl Builder<'_> {
             Ok(d) => Some(d),
             Err(_) => {
                 self.diagnostics.push(
-                    Diagnostic::new(&codes::SYNTAX_ERROR, format!("the number `{text}` is too large or too precise"))
-                        .in_file(self.file)
-                        .primary(at, "cannot be held exactly")
-                        .help("numbers hold at most 28 significant digits"),
+                    Diagnostic::new(
+                        &codes::SYNTAX_ERROR,
+                        format!("the number `{text}` is too large or too precise"),
+                    )
+                    .in_file(self.file)
+                    .primary(at, "cannot be held exactly")
+                    .help("numbers hold at most 28 significant digits"),
                 );
                 None
             }
@@ -399,7 +483,9 @@ fn unescape(escape: &str) -> String {
 /// Checks `YYYY-MM-DD` against the calendar, leap years included.
 pub(crate) fn is_valid_date(text: &str) -> bool {
     let mut parts = text.split('-').map(|p| p.parse::<u32>());
-    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d)), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d)), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return false;
     };
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;

@@ -25,7 +25,9 @@ impl Builder<'_> {
 
     /// The trailing `body` child, if present.
     fn body_of(&mut self, pair: Option<Pair<'_, Rule>>) -> Vec<Spanned<Statement>> {
-        pair.filter(|p| p.as_rule() == Rule::body).map(|p| self.body(p)).unwrap_or_default()
+        pair.filter(|p| p.as_rule() == Rule::body)
+            .map(|p| self.body(p))
+            .unwrap_or_default()
     }
 
     /// One statement of a flow or a document body.
@@ -40,14 +42,20 @@ impl Builder<'_> {
                 let trigger = inner.next().map(|p| self.trigger(p));
                 Statement::On { source, trigger }
             }
-            Rule::since_stmt => Statement::Since(self.next_expr(&mut inner, at, "a date after `since`")),
+            Rule::since_stmt => {
+                Statement::Since(self.next_expr(&mut inner, at, "a date after `since`"))
+            }
             Rule::schedule_stmt => {
                 let clause = self.next(&mut inner, at, "`every` or `cron`")?;
                 let clause_at = span(&clause);
                 let is_every = clause.as_rule() == Rule::schedule_every;
                 let mut clause_inner = children(clause);
                 let value = self.next_expr(&mut clause_inner, clause_at, "a schedule");
-                Statement::Schedule(if is_every { Schedule::Every(value) } else { Schedule::Cron(value) })
+                Statement::Schedule(if is_every {
+                    Schedule::Every(value)
+                } else {
+                    Schedule::Cron(value)
+                })
             }
             Rule::amend_stmt => Statement::Amend(self.next_ident(&mut inner, at)),
             Rule::let_stmt => {
@@ -59,9 +67,16 @@ impl Builder<'_> {
                 } else {
                     self.stmt(value_pair)?
                 };
-                Statement::Let { name, value: Box::new(value) }
+                Statement::Let {
+                    name,
+                    value: Box::new(value),
+                }
             }
-            Rule::upsert_stmt | Rule::ensure_stmt | Rule::create_stmt | Rule::credit_stmt | Rule::post_stmt => {
+            Rule::upsert_stmt
+            | Rule::ensure_stmt
+            | Rule::create_stmt
+            | Rule::credit_stmt
+            | Rule::post_stmt => {
                 let kind = match rule {
                     Rule::upsert_stmt => WriteKind::Upsert,
                     Rule::ensure_stmt => WriteKind::Ensure,
@@ -72,7 +87,14 @@ impl Builder<'_> {
                 let keyword_end = at.start + kind.keyword().len();
                 let kind = Spanned::new(kind, crate::source::Span::new(at.start, keyword_end));
                 let target = self.next_entity_ref(&mut inner, at);
-                let mut write = Write { kind, target, keys: Vec::new(), credit_for: None, destination: None, body: Vec::new() };
+                let mut write = Write {
+                    kind,
+                    target,
+                    keys: Vec::new(),
+                    credit_for: None,
+                    destination: None,
+                    body: Vec::new(),
+                };
                 for part in inner {
                     match part.as_rule() {
                         Rule::by_clause => write.keys = self.by_clause(part),
@@ -88,7 +110,12 @@ impl Builder<'_> {
                 let plan = self.next_expr(&mut inner, at, "a payment plan");
                 let part = self.next_ident(&mut inner, at);
                 let body = self.body_of(inner.next());
-                Statement::Split { amount, plan, part, body }
+                Statement::Split {
+                    amount,
+                    plan,
+                    part,
+                    body,
+                }
             }
             Rule::when_stmt => {
                 let condition = self.next_expr(&mut inner, at, "a condition");
@@ -100,7 +127,11 @@ impl Builder<'_> {
                         self.body(p)
                     }
                 });
-                Statement::When { condition, then, otherwise }
+                Statement::When {
+                    condition,
+                    then,
+                    otherwise,
+                }
             }
             Rule::require_stmt => {
                 let condition = self.next_expr(&mut inner, at, "a condition");
@@ -111,8 +142,12 @@ impl Builder<'_> {
                 };
                 Statement::Require { condition, message }
             }
-            Rule::settle_stmt => Statement::Settle(self.next_expr(&mut inner, at, "what to settle")),
-            Rule::attach_stmt => Statement::Attach(self.next_expr(&mut inner, at, "what to attach")),
+            Rule::settle_stmt => {
+                Statement::Settle(self.next_expr(&mut inner, at, "what to settle"))
+            }
+            Rule::attach_stmt => {
+                Statement::Attach(self.next_expr(&mut inner, at, "what to attach"))
+            }
             Rule::line_stmt => Statement::Line(self.body_of(inner.next())),
             Rule::lines_for => {
                 let item = self.next_ident(&mut inner, at);
@@ -126,7 +161,12 @@ impl Builder<'_> {
                 let key = self.next_ident(&mut inner, at);
                 let group = self.next_ident(&mut inner, at);
                 let body = self.body_of(inner.next());
-                Statement::LinesGroup { list, key, group, body }
+                Statement::LinesGroup {
+                    list,
+                    key,
+                    group,
+                    body,
+                }
             }
             Rule::assignment => {
                 let field = self.next_ident(&mut inner, at);
@@ -162,7 +202,10 @@ impl Builder<'_> {
         };
         let inner_at = span(&inner);
         match inner.as_rule() {
-            Rule::dest_word => Spanned::new(Destination::Word(Spanned::new(inner.as_str().to_string(), inner_at)), at),
+            Rule::dest_word => Spanned::new(
+                Destination::Word(Spanned::new(inner.as_str().to_string(), inner_at)),
+                at,
+            ),
             Rule::dest_if => {
                 let mut parts = children(inner).filter(|p| p.as_rule() != Rule::kw_else);
                 let condition = self.next_expr(&mut parts, at, "a condition");
@@ -175,7 +218,14 @@ impl Builder<'_> {
                 };
                 let then = branch(self);
                 let otherwise = branch(self);
-                Spanned::new(Destination::If { condition, then: Box::new(then), otherwise: Box::new(otherwise) }, at)
+                Spanned::new(
+                    Destination::If {
+                        condition,
+                        then: Box::new(then),
+                        otherwise: Box::new(otherwise),
+                    },
+                    at,
+                )
             }
             _ => Spanned::new(Destination::Expr(self.expr(inner)), at),
         }

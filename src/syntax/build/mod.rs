@@ -64,7 +64,10 @@ impl<'f> Builder<'f> {
     }
 
     /// `expression_only = { SOI ~ expr ~ EOI }`
-    pub(crate) fn expression_only(&mut self, pair: Pair<'_, Rule>) -> Option<crate::syntax::ast::Expr> {
+    pub(crate) fn expression_only(
+        &mut self,
+        pair: Pair<'_, Rule>,
+    ) -> Option<crate::syntax::ast::Expr> {
         let at = span(&pair);
         let inner = children(pair).find(|p| p.as_rule() == Rule::expr);
         match inner {
@@ -81,7 +84,10 @@ impl<'f> Builder<'f> {
         self.diagnostics.push(
             Diagnostic::new(
                 &codes::INTERNAL_ERROR,
-                format!("internal error: expected {expected}, found grammar rule `{:?}`", pair.as_rule()),
+                format!(
+                    "internal error: expected {expected}, found grammar rule `{:?}`",
+                    pair.as_rule()
+                ),
             )
             .in_file(self.file)
             .primary(span(pair), "while reading this")
@@ -92,10 +98,13 @@ impl<'f> Builder<'f> {
     /// Records an internal error for a missing child.
     fn missing(&mut self, at: Span, expected: &str) {
         self.diagnostics.push(
-            Diagnostic::new(&codes::INTERNAL_ERROR, format!("internal error: missing {expected}"))
-                .in_file(self.file)
-                .primary(at, "while reading this")
-                .help("this is a bug in ledgerlink; please report it with the file"),
+            Diagnostic::new(
+                &codes::INTERNAL_ERROR,
+                format!("internal error: missing {expected}"),
+            )
+            .in_file(self.file)
+            .primary(at, "while reading this")
+            .help("this is a bug in ledgerlink; please report it with the file"),
         );
     }
 
@@ -124,7 +133,11 @@ impl<'f> Builder<'f> {
     }
 
     /// The next child as an identifier, or an empty placeholder after an internal error.
-    fn next_ident<'i>(&mut self, pairs: &mut impl Iterator<Item = Pair<'i, Rule>>, at: Span) -> Ident {
+    fn next_ident<'i>(
+        &mut self,
+        pairs: &mut impl Iterator<Item = Pair<'i, Rule>>,
+        at: Span,
+    ) -> Ident {
         match self.next(pairs, at, "a name") {
             Some(pair) => self.ident(pair),
             None => Spanned::new(String::new(), at),

@@ -18,7 +18,15 @@ impl Builder<'_> {
         let left = self.next_entity_ref(&mut inner, at);
         let right = self.next_entity_ref(&mut inner, at);
         let statements = inner.filter_map(|p| self.sync_stmt(p)).collect();
-        Spanned::new(SyncBlock { name, left, right, statements }, at)
+        Spanned::new(
+            SyncBlock {
+                name,
+                left,
+                right,
+                statements,
+            },
+            at,
+        )
     }
 
     fn sync_stmt(&mut self, pair: Pair<'_, Rule>) -> Option<Spanned<SyncStatement>> {
@@ -32,14 +40,25 @@ impl Builder<'_> {
                 let direction = self.arrow(inner.next(), at);
                 let right = self.next_expr(&mut inner, at, "the right side");
                 if rule == Rule::link_stmt {
-                    SyncStatement::Link { left, direction, right }
+                    SyncStatement::Link {
+                        left,
+                        direction,
+                        right,
+                    }
                 } else {
-                    SyncStatement::Mapping { left, direction, right }
+                    SyncStatement::Mapping {
+                        left,
+                        direction,
+                        right,
+                    }
                 }
             }
             Rule::match_stmt => {
                 let condition = self.next_expr(&mut inner, at, "a match condition");
-                SyncStatement::Match { condition, suggest: inner.next().is_some() }
+                SyncStatement::Match {
+                    condition,
+                    suggest: inner.next().is_some(),
+                }
             }
             Rule::create_when => {
                 let target = self.next_ident(&mut inner, at);
@@ -54,7 +73,9 @@ impl Builder<'_> {
                 let value = self.next_expr(&mut inner, at, "the held value");
                 SyncStatement::Hold { field, value }
             }
-            Rule::require_fields => SyncStatement::Require { fields: inner.map(|p| self.expr(p)).collect() },
+            Rule::require_fields => SyncStatement::Require {
+                fields: inner.map(|p| self.expr(p)).collect(),
+            },
             Rule::conflict_stmt => {
                 let policy = self.next(&mut inner, at, "a conflict policy")?;
                 match policy.as_rule() {
@@ -93,7 +114,13 @@ impl Builder<'_> {
         let mut inner = children(pair).filter(|p| p.as_rule() != Rule::kw_and);
         let Some(first) = inner.next() else {
             self.missing(at, "a trigger");
-            return Spanned::new(Trigger::Event { event: Spanned::new(Event::Any, at), condition: None }, at);
+            return Spanned::new(
+                Trigger::Event {
+                    event: Spanned::new(Event::Any, at),
+                    condition: None,
+                },
+                at,
+            );
         };
         if first.as_rule() == Rule::event {
             let event = match first.as_str() {
@@ -110,4 +137,3 @@ impl Builder<'_> {
         }
     }
 }
-

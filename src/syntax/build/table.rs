@@ -38,7 +38,9 @@ impl Builder<'_> {
             }
             None => {
                 self.missing(at, "the table's rows");
-                TableSource::Inline { entries: Vec::new() }
+                TableSource::Inline {
+                    entries: Vec::new(),
+                }
             }
         };
         Spanned::new(TableBlock { name, source }, at)
