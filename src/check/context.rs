@@ -11,7 +11,7 @@ use crate::{
     connector::{Entity, Profile},
     project::{Project, RuleFile},
     source::{SourceFile, Span},
-    syntax::ast::{Item, Literal, TableKey, TableSource},
+    syntax::ast::{Item, Literal, TableSource},
 };
 
 /// A system of the project with its profile.
@@ -160,11 +160,6 @@ fn collect_tables(rule_file: &RuleFile, tables: &mut IndexMap<String, Table>) {
                             break;
                         }
                     }
-                    let _ = entry
-                        .node
-                        .keys
-                        .iter()
-                        .filter(|k| matches!(k.node, TableKey::Wildcard));
                 }
                 value_type
             }

@@ -18,7 +18,7 @@ use crate::{
     diagnostic::Diagnostic,
     source::{SourceFile, Span},
     syntax::ast::{
-        BinaryOp, ConflictPolicy, Destination, EntityRef, Expr, ExprKind, Ident, InterpolationPart,
+        BinaryOp, ConflictPolicy, Destination, Direction, EntityRef, Expr, ExprKind, Ident, InterpolationPart,
         Item, Literal, Schedule, Spanned, Statement, SyncStatement, TableSource, Trigger, UnaryOp,
         WriteKind,
     },
@@ -316,12 +316,12 @@ impl<'c, 'p> Resolver<'c, 'p> {
             } => {
                 let left_type = self.expr(left);
                 let right_type = self.expr(right);
-                use crate::syntax::ast::Direction::*;
-                if matches!(direction.node, Both | LeftToRight) {
-                    self.check_assignable(&right_type, &left_type, left.span, right.span);
-                }
-                if matches!(direction.node, Both | RightToLeft) && direction.node != Both {
-                    self.check_assignable(&left_type, &right_type, right.span, left.span);
+                // A two-way rule is checked once, left into right; its reverse has the same pair.
+                match direction.node {
+                    Direction::Both | Direction::LeftToRight => {
+                        self.check_assignable(&right_type, &left_type, left.span, right.span)
+                    }
+                    Direction::RightToLeft => self.check_assignable(&left_type, &right_type, right.span, left.span),
                 }
             }
             SyncStatement::Match { condition, .. } => {
@@ -852,9 +852,9 @@ impl<'c, 'p> Resolver<'c, 'p> {
     }
 
     fn path(&mut self, segments: &[Ident]) -> Type {
-        let Some(first) = segments.first() else {
+        if segments.is_empty() {
             return Type::Unknown;
-        };
+        }
         let (mut ty, rest) = self.path_root(segments);
         if ty.is_unknown() && rest == 0 {
             return Type::Unknown;
@@ -862,7 +862,6 @@ impl<'c, 'p> Resolver<'c, 'p> {
         for segment in &segments[segments.len() - rest..] {
             ty = self.member(&ty, segment);
         }
-        let _ = first;
         ty
     }
 
