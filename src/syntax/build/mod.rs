@@ -230,8 +230,49 @@ fn is_keyword(rule: Rule) -> bool {
     )
 }
 
-/// The byte span of a pair.
+/// The byte span of a pair, ending at its last token: pest leaves the whitespace and
+/// comments after a rule that ends in `?` or `*` inside the rule's span.
 fn span(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
-    Span::new(s.start(), s.end())
+    Span::new(s.start(), s.start() + code_len(s.as_str()))
+}
+
+/// Length of `text` without trailing whitespace and trailing `#` comments.
+fn code_len(text: &str) -> usize {
+    let mut end = text.trim_end().len();
+    loop {
+        let line_start = text[..end].rfind('\n').map_or(0, |n| n + 1);
+        match comment_start(&text[line_start..end]) {
+            Some(at) => end = text[..line_start + at].trim_end().len(),
+            None => return end,
+        }
+    }
+}
+
+/// Where a `#` comment starts in one line, skipping `#` inside double-quoted text.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '#' if !in_string => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_len;
+
+    #[test]
+    fn spans_end_at_the_last_token() {
+        assert_eq!(code_len("since x  # why\n  \n"), "since x".len());
+        assert_eq!(code_len("a = \"#1\"\n"), "a = \"#1\"".len());
+        assert_eq!(code_len("b # one\n# two\n"), 1);
+    }
 }
