@@ -34,6 +34,11 @@ pub fn lines_field(entity: &Entity) -> Option<(&str, &Field)> {
 
 /// Checks a loaded project; returns every finding, sorted by file and position.
 pub fn check(project: &Project) -> Vec<Diagnostic> {
+    // A project file that cannot be read was already reported; without its systems every
+    // name would be unknown, which only buries that one finding.
+    if project.config.is_none() {
+        return Vec::new();
+    }
     let cx = Context::new(project);
     let mut diagnostics = Vec::new();
     let mut facts = resolve::Facts::default();

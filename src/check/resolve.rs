@@ -75,6 +75,10 @@ pub struct Resolver<'c, 'p> {
     subject: Subject,
     /// Inside a trigger, where `becomes` and `changed` are allowed.
     in_trigger: bool,
+    /// Aliases whose entity could not be resolved in this block: not reported again.
+    failed: Vec<String>,
+    /// The entity bare names refer to could not be resolved: they are not reported either.
+    subject_unresolved: bool,
 }
 
 impl<'c, 'p> Resolver<'c, 'p> {
@@ -95,6 +99,8 @@ impl<'c, 'p> Resolver<'c, 'p> {
             record: None,
             subject: None,
             in_trigger: false,
+            failed: Vec::new(),
+            subject_unresolved: false,
         }
     }
 
@@ -108,6 +114,8 @@ impl<'c, 'p> Resolver<'c, 'p> {
         self.sync_sides.clear();
         self.record = None;
         self.subject = None;
+        self.failed.clear();
+        self.subject_unresolved = false;
         match item {
             Item::Sync(sync) => {
                 let sync = &sync.node;
@@ -159,6 +167,7 @@ impl<'c, 'p> Resolver<'c, 'p> {
                     Some((f.node.system.node.clone(), f.node.entity.node.clone()))
                 });
                 self.subject = from.clone();
+                self.subject_unresolved = view.from.is_some() && from.is_none();
                 if let Some(filter) = &view.filter {
                     self.expr(filter);
                 }
@@ -198,6 +207,15 @@ impl<'c, 'p> Resolver<'c, 'p> {
 
     /// Checks `system.Entity` exists; returns the entity.
     fn entity_ref(&mut self, entity_ref: &Spanned<EntityRef>) -> Option<&'c Entity> {
+        let found = self.lookup_entity(entity_ref);
+        if found.is_none() {
+            // Later uses of this alias in the block would only repeat the same problem.
+            self.failed.push(entity_ref.node.system.node.clone());
+        }
+        found
+    }
+
+    fn lookup_entity(&mut self, entity_ref: &Spanned<EntityRef>) -> Option<&'c Entity> {
         let system = &entity_ref.node.system;
         let entity = &entity_ref.node.entity;
         let Some(found) = self.cx.systems.get(&system.node) else {
@@ -245,8 +263,8 @@ impl<'c, 'p> Resolver<'c, 'p> {
         }
     }
 
-    /// The field `name` of a value of type `base`.
-    fn member(&mut self, base: &Type, name: &Ident) -> Type {
+    /// The field `name` of a value of type `base`; `owner` names the value in messages.
+    fn member(&mut self, base: &Type, name: &Ident, owner: &str) -> Type {
         match base {
             Type::Unknown => Type::Unknown,
             Type::Entity { system, entity } => {
@@ -257,12 +275,12 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 Some(t) => t.clone(),
                 None => {
                     let names: Vec<&str> = fields.keys().map(String::as_str).collect();
-                    let diagnostic = unknown_field::diagnostic(name, "this record", &names);
+                    let diagnostic = unknown_field::diagnostic(name, &format!("`{owner}`"), &names);
                     self.report(diagnostic);
                     Type::Unknown
                 }
             },
-            Type::List(item) => match self.member(item, name) {
+            Type::List(item) => match self.member(item, name, owner) {
                 Type::List(inner) => Type::List(inner),
                 Type::Unknown => Type::Unknown,
                 t => Type::List(Box::new(t)),
@@ -287,7 +305,7 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 "first" => (**item).clone(),
                 "count" => Type::Integer,
                 "lines" => Type::List(item.clone()),
-                _ => match self.member(item, name) {
+                _ => match self.member(item, name, owner) {
                     Type::Unknown => Type::Unknown,
                     t => Type::List(Box::new(t)),
                 },
@@ -319,9 +337,13 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 // A two-way rule is checked once, left into right; its reverse has the same pair.
                 match direction.node {
                     Direction::Both | Direction::LeftToRight => {
-                        self.check_assignable(&right_type, &left_type, left.span, right.span)
+                        self.check_assignable(&right_type, &left_type, left.span, right.span);
+                        self.enum_literal(&right_type, right.span, left);
                     }
-                    Direction::RightToLeft => self.check_assignable(&left_type, &right_type, right.span, left.span),
+                    Direction::RightToLeft => {
+                        self.check_assignable(&left_type, &right_type, right.span, left.span);
+                        self.enum_literal(&left_type, left.span, right);
+                    }
                 }
             }
             SyncStatement::Match { condition, .. } => {
@@ -335,6 +357,7 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 let field_type = self.expr(field);
                 let value_type = self.expr(value);
                 self.check_assignable(&field_type, &value_type, value.span, field.span);
+                self.enum_literal(&field_type, field.span, value);
             }
             SyncStatement::Require { fields } => {
                 for field in fields {
@@ -409,7 +432,10 @@ impl<'c, 'p> Resolver<'c, 'p> {
             Statement::On { trigger, .. } => {
                 if let Some(trigger) = trigger {
                     let record = self.record.clone();
+                    let unresolved = record.is_none();
+                    let saved = std::mem::replace(&mut self.subject_unresolved, unresolved);
                     self.trigger(trigger, record);
+                    self.subject_unresolved = saved;
                 }
             }
             Statement::Since(expr) => {
@@ -555,7 +581,8 @@ impl<'c, 'p> Resolver<'c, 'p> {
             } => {
                 let list_type = self.expr(list);
                 let item_type = self.item_type(&list_type, list.span);
-                let key_type = self.member(&item_type, key);
+                let owner = format!("a line of `{}`", self.file.slice(list.span));
+                let key_type = self.member(&item_type, key, &owner);
                 let line = self.line_type(place, statement.span);
                 self.scopes.push(vec![(
                     group.node.clone(),
@@ -572,11 +599,12 @@ impl<'c, 'p> Resolver<'c, 'p> {
                     Place::Document { system, entity } => {
                         self.field_of_entity(&system.clone(), &entity.clone(), field)
                     }
-                    Place::Line(line) => self.member(&line.clone(), field),
+                    Place::Line(line) => self.member(&line.clone(), field, "a line"),
                     Place::Flow => Type::Unknown,
                 };
                 let value_type = self.expr(value);
                 self.check_assignable(&field_type, &value_type, value.span, field.span);
+                self.enum_literal(&field_type, field.span, value);
             }
         }
     }
@@ -661,8 +689,8 @@ impl<'c, 'p> Resolver<'c, 'p> {
 
     fn check_assignable(&mut self, field: &Type, value: &Type, value_span: Span, field_span: Span) {
         if let Err(mismatch) = assignable(field, value) {
-            let diagnostic =
-                type_mismatch::assignment(value_span, field_span, field, value, mismatch);
+            let text = self.file.slice(value_span).to_string();
+            let diagnostic = type_mismatch::assignment(value_span, field_span, field, value, mismatch, &text);
             self.report(diagnostic);
         }
     }
@@ -694,7 +722,8 @@ impl<'c, 'p> Resolver<'c, 'p> {
             ExprKind::Path(segments) => self.path(segments),
             ExprKind::Member { base, field } => {
                 let base_type = self.expr(base);
-                self.member(&base_type, field)
+                let owner = self.file.slice(base.span).to_string();
+                self.member(&base_type, field, &owner)
             }
             ExprKind::Index { base, index } => self.index(base, index),
             ExprKind::Call {
@@ -729,7 +758,7 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 }
                 let field_type = self.observed(field);
                 let value_type = self.expr(value);
-                self.compare(&field_type, &value_type, value, expr.span);
+                self.compare(&field_type, &value_type, field, value, expr.span);
                 Type::Bool
             }
             ExprKind::Changed(field) => {
@@ -785,7 +814,9 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 );
                 if let Some(filter) = filter {
                     let saved = std::mem::replace(&mut self.subject, found.then(|| pair.clone()));
+                    let saved_flag = std::mem::replace(&mut self.subject_unresolved, !found);
                     let t = self.expr(filter);
+                    self.subject_unresolved = saved_flag;
                     self.expect(
                         &t,
                         &Type::Bool,
@@ -859,8 +890,10 @@ impl<'c, 'p> Resolver<'c, 'p> {
         if ty.is_unknown() && rest == 0 {
             return Type::Unknown;
         }
-        for segment in &segments[segments.len() - rest..] {
-            ty = self.member(&ty, segment);
+        let start = segments.len() - rest;
+        for (i, segment) in segments.iter().enumerate().skip(start) {
+            let owner = segments[..i].iter().map(|s| s.node.as_str()).collect::<Vec<_>>().join(".");
+            ty = self.member(&ty, segment, &owner);
         }
         ty
     }
@@ -869,6 +902,10 @@ impl<'c, 'p> Resolver<'c, 'p> {
     fn path_root(&mut self, segments: &[Ident]) -> (Type, usize) {
         let first = &segments[0];
         let name = first.node.as_str();
+        let unusable = self.cx.systems.get(name).is_some_and(|s| s.profile.is_none());
+        if self.failed.iter().any(|f| f == name) || unusable {
+            return (Type::Unknown, 0);
+        }
         if let Some(ty) = self.lookup_scope(name) {
             return (ty, segments.len() - 1);
         }
@@ -952,12 +989,21 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 }
             }
         }
+        if self.subject_unresolved {
+            return (Type::Unknown, 0);
+        }
         let diagnostic = self.unknown(first);
         self.report(diagnostic);
         (Type::Unknown, 0)
     }
 
     fn unknown(&self, name: &Ident) -> Diagnostic {
+        if let Some((system, entity)) = &self.record {
+            let in_record = self.cx.entity(system, entity).is_some_and(|e| e.fields.contains_key(&name.node));
+            if in_record {
+                return unknown_name::record_field_without_path(name, system, entity);
+            }
+        }
         let mut candidates: Vec<String> = self
             .scopes
             .iter()
@@ -1050,8 +1096,7 @@ impl<'c, 'p> Resolver<'c, 'p> {
             | BinaryOp::Le
             | BinaryOp::Gt
             | BinaryOp::Ge => {
-                self.compare(&a, &b, right, op.span);
-                self.enum_literal(&b, left);
+                self.compare(&a, &b, left, right, op.span);
                 Type::Bool
             }
             BinaryOp::In | BinaryOp::NotIn => {
@@ -1097,24 +1142,28 @@ impl<'c, 'p> Resolver<'c, 'p> {
         }
     }
 
-    /// `a == b` where one side is an enum field and the other a text literal.
-    fn compare(&mut self, a: &Type, b: &Type, right: &Expr, at: Span) {
+    /// Checks that `left` and `right` can be compared, and that a text literal compared with
+    /// a choice field is one of its values.
+    fn compare(&mut self, a: &Type, b: &Type, left: &Expr, right: &Expr, at: Span) {
         if !comparable(a, b) {
             let diagnostic = type_mismatch::comparison(at, a, b);
             self.report(diagnostic);
             return;
         }
-        self.enum_literal(a, right);
+        self.enum_literal(a, left.span, right);
+        self.enum_literal(b, right.span, left);
     }
 
-    fn enum_literal(&mut self, enum_type: &Type, literal: &Expr) {
+    /// A text literal `literal` compared with or written into the choice field `field`.
+    fn enum_literal(&mut self, enum_type: &Type, field: Span, literal: &Expr) {
         let (Type::Enum(values), ExprKind::Literal(Literal::Text(text))) =
             (enum_type, &literal.node)
         else {
             return;
         };
         if !values.is_empty() && !values.iter().any(|v| v == text) {
-            let diagnostic = unknown_enum_value::diagnostic(literal.span, text, values);
+            let field_text = self.file.slice(field).to_string();
+            let diagnostic = unknown_enum_value::diagnostic(literal.span, text, &field_text, values);
             self.report(diagnostic);
         }
     }

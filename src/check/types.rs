@@ -133,39 +133,69 @@ fn record_fields(fields: &IndexMap<String, Field>) -> IndexMap<String, Type> {
         .collect()
 }
 
+/// Values are described with their article ("text", "money", "a date"), so messages read
+/// "expected a date, found text".
 impl fmt::Display for Type {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Type::Unknown => f.write_str("unknown"),
+            Type::Unknown => f.write_str("an unknown value"),
             Type::Null => f.write_str("null"),
             Type::Text => f.write_str("text"),
-            Type::Integer => f.write_str("whole number"),
-            Type::Decimal => f.write_str("decimal number"),
+            Type::Integer => f.write_str("a whole number"),
+            Type::Decimal => f.write_str("a decimal number"),
             Type::Money => f.write_str("money"),
-            Type::Percent => f.write_str("percentage"),
-            Type::Date => f.write_str("date"),
-            Type::Datetime => f.write_str("date and time"),
-            Type::Duration => f.write_str("duration"),
+            Type::Percent => f.write_str("a percentage"),
+            Type::Date => f.write_str("a date"),
+            Type::Datetime => f.write_str("a date and time"),
+            Type::Duration => f.write_str("a duration"),
             Type::Bool => f.write_str("true/false"),
-            Type::Binary => f.write_str("file"),
+            Type::Binary => f.write_str("a file"),
             Type::Enum(values) => {
-                let shown: Vec<String> =
-                    values.iter().take(6).map(|v| format!("\"{v}\"")).collect();
+                let shown: Vec<String> = values.iter().take(6).map(|v| format!("\"{v}\"")).collect();
                 write!(f, "one of {}", shown.join(", "))?;
                 if values.len() > 6 {
                     f.write_str(", …")?;
                 }
                 Ok(())
             }
-            Type::Reference(Some(entity)) => write!(f, "reference to {entity}"),
-            Type::Reference(None) => f.write_str("reference"),
-            Type::Record(_) => f.write_str("record"),
-            Type::List(item) => write!(f, "list of {item}"),
-            Type::Entity { system, entity } => write!(f, "{system}.{entity} record"),
+            Type::Reference(Some(entity)) => write!(f, "a reference to {entity}"),
+            Type::Reference(None) => f.write_str("a reference"),
+            Type::Record(_) => f.write_str("a record"),
+            Type::List(item) => write!(f, "a list of {}", item.kind()),
+            Type::Entity { system, entity } => write!(f, "a {system}.{entity} record"),
             Type::Custom(_) => f.write_str("custom fields"),
-            Type::Part => f.write_str("payment-plan part"),
-            Type::Group { .. } => f.write_str("group of lines"),
-            Type::Table(_) => f.write_str("table"),
+            Type::Part => f.write_str("a payment-plan part"),
+            Type::Group { .. } => f.write_str("a group of lines"),
+            Type::Table(_) => f.write_str("a table"),
+        }
+    }
+}
+
+impl Type {
+    /// The kind of a field holding this type, as in "a money field".
+    pub fn kind(&self) -> String {
+        match self {
+            Type::Unknown => "unknown".into(),
+            Type::Null => "empty".into(),
+            Type::Text => "text".into(),
+            Type::Integer => "whole-number".into(),
+            Type::Decimal => "decimal".into(),
+            Type::Money => "money".into(),
+            Type::Percent => "percentage".into(),
+            Type::Date => "date".into(),
+            Type::Datetime => "date-and-time".into(),
+            Type::Duration => "duration".into(),
+            Type::Bool => "true/false".into(),
+            Type::Binary => "file".into(),
+            Type::Enum(_) => "choice".into(),
+            Type::Reference(Some(entity)) => format!("{entity} reference"),
+            Type::Reference(None) => "reference".into(),
+            Type::Record(_) | Type::Entity { .. } => "record".into(),
+            Type::List(_) => "list".into(),
+            Type::Custom(_) => "custom".into(),
+            Type::Part => "payment-plan part".into(),
+            Type::Group { .. } => "group".into(),
+            Type::Table(_) => "table".into(),
         }
     }
 }

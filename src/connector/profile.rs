@@ -332,6 +332,12 @@ pub struct CustomFields {
     /// The type of every custom field (text when unknown).
     #[serde(default = "text_type")]
     pub r#type: FieldType,
+    /// The API can search records by a custom field's value.
+    #[serde(default)]
+    pub searchable: bool,
+    /// A custom field may hold an external reference that finds the record again.
+    #[serde(default)]
+    pub external_ref: bool,
     /// How the runtime resolves a key (for people).
     #[serde(default)]
     pub doc: String,

@@ -85,6 +85,7 @@ impl Project {
                 diagnostics.push(yaml_error(
                     &codes::INVALID_PROJECT_FILE,
                     "project file",
+                    "docs/language.md",
                     &file,
                     &err,
                 ));

@@ -12,7 +12,76 @@ use crate::{
 };
 
 /// What a user should read for a grammar rule.
-fn rule_name(rule: Rule) -> &'static str {
+fn rule_name(rule: Rule) -> String {
+    let debug = format!("{rule:?}");
+    if let Some(word) = debug.strip_prefix("k_") {
+        return format!("`{word}`");
+    }
+    let token = match rule {
+        Rule::t_open => Some("`{`"),
+        Rule::t_close => Some("`}`"),
+        Rule::t_colon => Some("`:`"),
+        Rule::t_both => Some("`<->`"),
+        Rule::t_assign => Some("`=`"),
+        _ => None,
+    };
+    token.unwrap_or_else(|| phrase(rule)).to_string()
+}
+
+/// Rules that only continue an expression (`a` → `a.b`, `a + b`, `a and b`): listing them
+/// says nothing useful when something else was expected too.
+fn continues_expression(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_and
+            | Rule::kw_or
+            | Rule::cmp_op
+            | Rule::add_op
+            | Rule::mul_op
+            | Rule::coalesce_op
+            | Rule::member
+            | Rule::index
+            | Rule::call
+            | Rule::becomes
+            | Rule::changed
+    )
+}
+
+/// Many statement keywords in one "expected" list read as noise: fold them (and the name
+/// that starts an assignment or a mapping) into "a statement" / "a sync rule".
+fn fold_statements(names: Vec<String>) -> Vec<String> {
+    const FLOW: &[&str] = &[
+        "`on`", "`since`", "`schedule`", "`amend`", "`let`", "`upsert`", "`ensure`", "`create`", "`credit`", "`post`",
+        "`split`", "`when`", "`require`", "`settle`", "`attach`", "`line`", "`lines`",
+    ];
+    const SYNC: &[&str] = &["`link`", "`match`", "`hold`", "`conflict`"];
+    let count = |set: &[&str]| names.iter().filter(|n| set.contains(&n.as_str())).count();
+    let (set, replacement) = if count(SYNC) >= 2 {
+        (SYNC, "a sync rule")
+    } else if count(FLOW) >= 3 {
+        (FLOW, "a statement")
+    } else {
+        return names;
+    };
+    let mut folded: Vec<String> = Vec::new();
+    for name in names {
+        let statement_part = set.contains(&name.as_str())
+            || FLOW.contains(&name.as_str())
+            || name == "a name"
+            || name == "a statement"
+            || name.starts_with("a sync rule")
+            || name == "an expression";
+        let replaced = if statement_part { replacement.to_string() } else { name };
+        if !folded.contains(&replaced) {
+            folded.push(replaced);
+        }
+    }
+    // "`}`" reads best last: "expected a statement or `}`".
+    folded.sort_by_key(|n| n == "`}`");
+    folded
+}
+
+fn phrase(rule: Rule) -> &'static str {
     match rule {
         Rule::EOI => "end of file",
         Rule::expression_only => "an expression",
@@ -64,7 +133,7 @@ fn rule_name(rule: Rule) -> &'static str {
         | Rule::require_fields
         | Rule::conflict_stmt
         | Rule::delete_policy
-        | Rule::mapping => "a sync rule (`a <-> b`, `link`, `match`, `create`, `hold`, `require`, `conflict`) or `}`",
+        | Rule::mapping => "a sync rule (`a <-> b`, `link`, `match`, `create`, `hold`, `require`, `conflict`)",
         Rule::suggest => "`suggest`",
         Rule::trigger | Rule::event => "a trigger (`created`, `requested`, or a condition with `becomes`)",
         Rule::conflict_newest | Rule::conflict_prefer => "`newest` or `prefer <system>`",
@@ -88,13 +157,13 @@ fn rule_name(rule: Rule) -> &'static str {
         | Rule::line_stmt
         | Rule::lines_for
         | Rule::lines_group
-        | Rule::assignment => "a statement or `}`",
+        | Rule::assignment => "a statement",
         Rule::schedule_every | Rule::schedule_cron => "`every <duration>` or `cron \"…\"`",
         Rule::by_clause | Rule::key_eq => "`by Field == value`",
         Rule::destination | Rule::dest_word | Rule::dest_if => "`ledger`, `inbox` or a setting",
         Rule::body => "`{`",
         Rule::view_stmt | Rule::view_from | Rule::view_columns | Rule::view_order => {
-            "`from`, `columns`, `order by` or `}`"
+            "`from`, `columns` or `order by`"
         }
         Rule::view_column => "a column",
         Rule::order_key | Rule::order_dir => "a column to sort by",
@@ -112,65 +181,76 @@ pub(super) fn syntax_error(file: &Arc<SourceFile>, err: &pest::error::Error<Rule
     };
     let expected = match &err.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            let mut names: Vec<&str> = positives.iter().map(|r| rule_name(*r)).collect();
-            names.dedup();
-            if names.len() > 1 {
-                names.retain(|n| *n != "more input");
+            let structural: Vec<Rule> = positives.iter().copied().filter(|r| !continues_expression(*r)).collect();
+            let rules = if structural.is_empty() { positives.clone() } else { structural };
+            let mut names: Vec<String> = Vec::new();
+            for name in rules.into_iter().map(rule_name) {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
             }
-            let mut seen = Vec::new();
-            names.retain(|n| {
-                let fresh = !seen.contains(n);
-                seen.push(n);
-                fresh
-            });
-            names
+            if names.len() > 1 {
+                names.retain(|n| n != "more input");
+            }
+            fold_statements(names)
         }
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
     let found = found_token(&file.text, offset);
-    let at_end = offset >= file.text.trim_end().len();
+    let code_end = file.text.trim_end().len();
+    let at_end = offset >= code_end;
+    let unclosed = unclosed_brace(&file.text[..offset.min(file.text.len())]);
     let expected_text = match expected.as_slice() {
         [] => "something else".to_string(),
-        [one] => one.to_string(),
+        [one] => one.clone(),
         [init @ .., last] => format!("{} or {last}", init.join(", ")),
     };
-    let message = if at_end {
-        format!("unexpected end of file; expected {expected_text}")
+    // Keywords are contextual, so `flow next {` after a missing `}` first reads as the
+    // assignment `flow = …`; the line's first word tells what the author meant.
+    let line_start = file.text[..offset.min(file.text.len())].rfind('\n').map_or(0, |n| n + 1);
+    let first_word: String = file.text[line_start..].trim_start().chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let starts_block = unclosed.is_some() && matches!(first_word.as_str(), "sync" | "flow" | "view" | "table");
+    let (offset, found) = if starts_block {
+        let keyword_at = line_start + file.text[line_start..].len() - file.text[line_start..].trim_start().len();
+        (keyword_at, first_word.clone())
     } else {
-        format!("expected {expected_text}, found `{found}`")
+        (offset, found)
     };
-    let span = Span::new(offset, (offset + found.len()).min(file.text.len()));
-    let mut diagnostic = Diagnostic::new(&codes::SYNTAX_ERROR, message)
-        .in_file(file)
-        .primary(
-            span,
-            if at_end {
-                "the file ends here"
-            } else {
-                "unexpected here"
-            },
-        );
-    let open = if at_end {
-        unclosed_brace(&file.text[..offset.min(file.text.len())])
+    let message = match (at_end, unclosed) {
+        (true, Some(_)) => "the file ends inside a block: a `}` is missing".to_string(),
+        (true, None) => format!("unexpected end of file; expected {expected_text}"),
+        (false, _) if starts_block => format!("a new `{found}` block starts before the previous one is closed"),
+        (false, _) if found == "'" => "text is written in double quotes, not single quotes".to_string(),
+        (false, _) => format!("expected {expected_text}, found `{found}`"),
+    };
+    // A zero-width label at the very end is not drawn: point at the last character instead.
+    let span = if at_end {
+        let last = file.text[..code_end].chars().last().map_or(0, char::len_utf8);
+        Span::new(code_end - last, code_end)
     } else {
-        None
+        Span::new(offset, (offset + found.len()).min(file.text.len()))
     };
-    if let Some(open) = open {
-        diagnostic = diagnostic
+    let label = if at_end { "the file ends here" } else { "unexpected here" };
+    let diagnostic = Diagnostic::new(&codes::SYNTAX_ERROR, message).in_file(file).primary(span, label);
+    match unclosed {
+        Some(open) if at_end || starts_block => diagnostic
             .secondary(Span::new(open, open + 1), "this `{` is never closed")
-            .help("add the missing `}`; every `{` needs a matching `}`");
-    } else {
-        diagnostic = diagnostic.help(help_for(&expected_text, &found));
+            .help("add the missing `}`; every `{` needs a matching `}`"),
+        _ => diagnostic.help(help_for(&expected, &found)),
     }
-    diagnostic
 }
 
-fn help_for(expected: &str, found: &str) -> String {
-    if found == "=" && expected.contains("sync rule") {
+fn help_for(expected: &[String], found: &str) -> String {
+    let expects = |name: &str| expected.iter().any(|e| e.contains(name));
+    if found == "=" && (expects("arrow") || expects("sync rule")) {
         "sync rules use arrows: `a <-> b` (two-way), `expr -> b` or `a <- expr` (one-way)".into()
     } else if found.starts_with('\'') {
         "text is written in double quotes: \"like this\"".into()
-    } else if expected.contains("statement") {
+    } else if expects("`as`") {
+        "a split names its part: `split amount by plan as part { … }`".into()
+    } else if expects("`:`") {
+        "a sync names both sides after a colon: `sync name: crm.Organisation <-> erp.Debtor { … }`".into()
+    } else if expects("statement") {
         "see docs/language.md for the statements of a flow".into()
     } else {
         "see docs/language.md for the grammar".into()

@@ -6,7 +6,7 @@ use super::Rule;
 use crate::{
     check::{context::Context, resolve::Facts, walk},
     diagnostic::{codes, Code, Diagnostic},
-    syntax::ast::Statement,
+    syntax::ast::{Event, Statement, Trigger},
 };
 
 /// Flows that trigger each other in a circle: A writes what B listens to and back.
@@ -23,7 +23,14 @@ impl Rule for FlowCycle {
         for (file, flow) in walk::flows(cx.project) {
             let mut source = None;
             for s in &flow.node.statements {
-                if let Statement::On { source: on, .. } = &s.node {
+                if let Statement::On { source: on, trigger } = &s.node {
+                    // A flow started by hand is never started by another flow's writes.
+                    let manual = trigger.as_ref().is_some_and(|t| {
+                        matches!(&t.node, Trigger::Event { event, .. } if event.node == Event::Requested)
+                    });
+                    if manual {
+                        break;
+                    }
                     source = Some((
                         format!("{}.{}", on.node.system.node, on.node.entity.node),
                         s.span,
@@ -69,11 +76,19 @@ impl Rule for FlowCycle {
                 }
                 let names: Vec<&str> = cycle.iter().map(|&i| flows[i].0.as_str()).collect();
                 let (_, file, source, _) = &flows[start];
-                let Some((_, on_span)) = source else { continue };
+                let Some((entity, on_span)) = source else { continue };
+                let (message, label) = if names.len() == 1 {
+                    (format!("flow `{}` writes the records it listens to", names[0]), format!("listens to {entity}, which this flow writes"))
+                } else {
+                    (
+                        format!("flows trigger each other in a circle: {} → {}", names.join(" → "), names[0]),
+                        format!("listens to {entity}, which another flow in the circle writes"),
+                    )
+                };
                 out.push(
-                    Diagnostic::new(&codes::FLOW_CYCLE, format!("flows trigger each other in a circle: {} → {}", names.join(" → "), names[0]))
-                        .primary(*on_span, "listens to what another flow in the circle writes")
-                        .help("break the circle: narrow a trigger with `when` so a flow ignores records the other flow wrote")
+                    Diagnostic::new(&codes::FLOW_CYCLE, message)
+                        .primary(*on_span, label)
+                        .help("break the circle: write to an entity no flow in it listens to, or start one of the flows by hand with `on … when requested`")
                         .in_file(file),
                 );
             }
@@ -113,5 +128,9 @@ mod tests {
         assert!(lint_codes(src).contains(&"LL404"), "{:?}", lint_codes(src));
         let ok = r#"flow a { on winner.Quote create acc.Sale { party = 1 reference = "a" } }"#;
         assert!(!lint_codes(ok).contains(&"LL404"));
+        let manual = r#"
+          flow a { on winner.Quote create acc.Sale { party = 1 reference = "a" } }
+          flow b { on acc.Sale when requested create acc.Sale { party = 1 reference = "b" } }"#;
+        assert!(!lint_codes(manual).contains(&"LL404"), "{:?}", lint_codes(manual));
     }
 }

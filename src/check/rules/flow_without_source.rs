@@ -26,12 +26,20 @@ impl Rule for FlowWithoutSource {
                 out.push(
                     Diagnostic::new(&codes::FLOW_WITHOUT_SOURCE, format!("flow `{}` has no `on`", flow.node.name.node))
                         .primary(flow.node.name.span, "never starts")
-                        .help("say which records start it, e.g. `on shop.Order when financial_status becomes \"paid\"`")
+                        .help(format!("say which records start it, e.g. `on {}`", example_source(cx)))
                         .in_file(file),
                 );
             }
         }
     }
+}
+
+/// `system.Entity` of the project's first system, for the help line.
+fn example_source(cx: &Context<'_>) -> String {
+    cx.systems
+        .values()
+        .find_map(|s| Some(format!("{}.{}", s.alias, s.profile.as_ref()?.entities.keys().next()?)))
+        .unwrap_or_else(|| "system.Entity".to_string())
 }
 
 #[cfg(test)]

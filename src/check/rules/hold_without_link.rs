@@ -34,7 +34,7 @@ impl Rule for HoldWithoutLink {
                         Diagnostic::new(&codes::HOLD_WITHOUT_LINK, "`hold … while linked` in a sync that never links records")
                             .primary(statement.span, "never applies")
                             .secondary(sync.node.name.span, "this sync has no `link`, `match` or `create`")
-                            .help("add how records are paired, e.g. `link crm.ErpNumber <- erp.Account` or `match erp.VatNumber == crm.VatNo`")
+                            .help("say how records are paired: `link` (writes the partner's id back), an exact `match`, or `create … when …`")
                             .in_file(file),
                     );
                 }

@@ -55,6 +55,7 @@ impl Rule for LiteralCredential {
                         diagnostic(
                             at,
                             &format!("credential `{key}` of system `{alias}`"),
+                            &format!("{alias}_{key}"),
                             key,
                             text,
                         )
@@ -70,6 +71,7 @@ impl Rule for LiteralCredential {
                         diagnostic(
                             at,
                             &format!("option `{key}` of system `{alias}`"),
+                            &format!("{alias}_{key}"),
                             key,
                             text,
                         )
@@ -82,7 +84,7 @@ impl Rule for LiteralCredential {
             if let (true, Some(text)) = (secret_like(key), literal(value)) {
                 let at = key_span(&project.file, &["settings", key]).unwrap_or_default();
                 out.push(
-                    diagnostic(at, &format!("setting `{key}`"), key, text).in_file(&project.file),
+                    diagnostic(at, &format!("setting `{key}`"), key, key, text).in_file(&project.file),
                 );
             }
         }
@@ -99,6 +101,7 @@ impl Rule for LiteralCredential {
                             diagnostic(
                                 value.span,
                                 &format!("field `{}`", field.node),
+                                &field.node,
                                 &field.node,
                                 text,
                             )
@@ -120,13 +123,18 @@ fn literal(value: &Yaml) -> Option<&str> {
     }
 }
 
-fn diagnostic(at: Span, what: &str, key: &str, _secret: &str) -> Diagnostic {
-    // The secret itself is never repeated in the message: lint output ends up in CI logs.
-    let variable = key.to_uppercase().replace(['-', '.'], "_");
+fn diagnostic(at: Span, what: &str, variable: &str, key: &str, _secret: &str) -> Diagnostic {
+    // The value itself is never repeated: lint output ends up in CI logs.
+    let variable: String = variable.to_uppercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let note = if secret_like(key) {
+        "anyone who can read the project (or its git history) can read this secret: change it"
+    } else {
+        "credentials stay out of project files, so one project runs against test and live accounts unchanged"
+    };
     Diagnostic::new(&codes::LITERAL_CREDENTIAL, format!("{what} is written in the file"))
-        .primary(at, "secret value in plain text")
-        .help(format!("keep secrets out of files: write `{key}: env:{variable}` (or `file:/run/secrets/{key}`) and set it where ledgerlink runs"))
-        .note("anyone who can read the project (or its git history) can read this secret; rotate it")
+        .primary(at, "value in plain text")
+        .help(format!("write `{key}: env:{variable}` (or `{key}: file:/run/secrets/{}`) and set it where ledgerlink runs", variable.to_lowercase()))
+        .note(note)
 }
 
 #[cfg(test)]

@@ -47,6 +47,7 @@ impl Rule for MissingRequiredField {
                     &set,
                     write.kind.span,
                     &owner,
+                    &|f| format!("{f} = …"),
                 ) {
                     out.push(d.in_file(file));
                 }
@@ -67,7 +68,7 @@ impl Rule for MissingRequiredField {
                         let at =
                             Span::new(statement.span.start, statement.span.start + keyword_end);
                         if let Some(d) =
-                            missing(required, &line_set, at, &format!("a line of {owner}"))
+                            missing(required, &line_set, at, &format!("a line of {owner}"), &|f| format!("{f} = …"))
                         {
                             out.push(d.in_file(file));
                         }
@@ -80,12 +81,11 @@ impl Rule for MissingRequiredField {
                 let SyncStatement::Create { target, .. } = &statement.node else {
                     continue;
                 };
-                let Some(side) = [&sync.node.left.node, &sync.node.right.node]
-                    .into_iter()
-                    .find(|s| s.system.node == target.node)
-                else {
+                let sides = [&sync.node.left.node, &sync.node.right.node];
+                let Some(side) = sides.iter().find(|s| s.system.node == target.node) else {
                     continue;
                 };
+                let other = sides.iter().find(|s| s.system.node != target.node).map_or("other", |s| s.system.node.as_str());
                 let Some(entity) = cx.entity(&side.system.node, &side.entity.node) else {
                     continue;
                 };
@@ -96,6 +96,7 @@ impl Rule for MissingRequiredField {
                     &set.iter().map(String::as_str).collect::<Vec<_>>(),
                     statement.span,
                     &owner,
+                    &|f| format!("{other}.… -> {}.{f}", side.system.node),
                 ) {
                     out.push(d.in_file(file));
                 }
@@ -135,7 +136,15 @@ pub(crate) fn fields_written_into(
             (left, direction.node != Direction::LeftToRight),
             (right, direction.node != Direction::RightToLeft),
         ] {
-            if let (true, ExprKind::Path(segments)) = (writes, &side.node) {
+            if !writes {
+                continue;
+            }
+            // `crm.custom[1041]` writes one of the entity's custom fields.
+            let path = match &side.node {
+                ExprKind::Index { base, .. } => &base.node,
+                other => other,
+            };
+            if let ExprKind::Path(segments) = path {
                 if let [a, field] = segments.as_slice() {
                     if a.node == alias {
                         out.push(field.node.clone());
@@ -147,11 +156,15 @@ pub(crate) fn fields_written_into(
     out
 }
 
+/// How the help line shows a rule that sets field `f`.
+type Example<'e> = &'e dyn Fn(&str) -> String;
+
 fn missing<'a>(
     fields: impl Iterator<Item = (&'a str, bool)>,
     set: &[&str],
     at: Span,
     owner: &str,
+    example: Example<'_>,
 ) -> Option<Diagnostic> {
     let absent: Vec<&str> = fields
         .filter(|(n, required)| *required && !set.contains(n))
@@ -165,18 +178,14 @@ fn missing<'a>(
         .map(|f| format!("`{f}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    let example = absent
-        .iter()
-        .map(|f| format!("{f} = …"))
-        .collect::<Vec<_>>()
-        .join("  ");
+    let example = absent.iter().map(|f| format!("`{}`", example(f))).collect::<Vec<_>>().join(", ");
     Some(
         Diagnostic::new(
             &codes::MISSING_REQUIRED_FIELD,
             format!("{owner} requires {list}, which this rule does not set"),
         )
         .primary(at, "created without required fields")
-        .help(format!("add `{example}`")),
+        .help(format!("add {example}")),
     )
 }
 

@@ -2,7 +2,11 @@
 
 use super::Rule;
 use crate::{
-    check::{context::Context, resolve::Facts, suggest::help_for},
+    check::{
+        context::Context,
+        resolve::Facts,
+        suggest::{did_you_mean, help_for},
+    },
     diagnostic::{codes, Code, Diagnostic},
     project::key_span,
 };
@@ -26,56 +30,55 @@ impl Rule for InvalidProjectFile {
             let Some(profile) = project.profiles.get(&system.connector) else {
                 continue;
             };
-            let mut report = |path: &[&str], message: String, help: String| {
+            let mut report = |path: &[&str], label: &str, message: String, help: String| {
                 let at = key_span(file, path).unwrap_or_default();
-                out.push(
-                    Diagnostic::new(&codes::INVALID_PROJECT_FILE, message)
-                        .primary(at, "here")
-                        .help(help)
-                        .in_file(file),
-                );
+                out.push(Diagnostic::new(&codes::INVALID_PROJECT_FILE, message).primary(at, label).help(help).in_file(file));
             };
-            for key in system.options.keys() {
-                if !profile.options.contains_key(key) {
-                    let names: Vec<&str> = profile.options.keys().map(String::as_str).collect();
-                    report(
-                        &["systems", alias, "options", key],
-                        format!("connector `{}` has no option `{key}`", profile.name),
-                        help_for(key, "option", names),
-                    );
-                }
+            let option_names: Vec<&str> = profile.options.keys().map(String::as_str).collect();
+            let credential_names: Vec<&str> = profile.auth.credentials.iter().map(String::as_str).collect();
+            // A misspelt key is reported once, as unknown with its "did you mean", not again
+            // as the missing key it was meant to be.
+            let meant = |given: &mut dyn Iterator<Item = &String>, known: &[&str]| -> Vec<String> {
+                given.filter_map(|k| did_you_mean(k, known.iter().copied()).map(str::to_string)).collect()
+            };
+            let meant_options = meant(&mut system.options.keys().filter(|k| !profile.options.contains_key(*k)), &option_names);
+            let meant_credentials = meant(&mut system.auth.keys().filter(|k| !profile.auth.credentials.contains(k)), &credential_names);
+            for key in system.options.keys().filter(|k| !profile.options.contains_key(*k)) {
+                report(
+                    &["systems", alias, "options", key],
+                    "unknown option",
+                    format!("connector `{}` has no option `{key}`", profile.name),
+                    help_for(key, "option", option_names.iter().copied()),
+                );
             }
             for (key, option) in &profile.options {
-                if option.required && option.default.is_none() && !system.options.contains_key(key)
-                {
+                let missing = option.required && option.default.is_none() && !system.options.contains_key(key);
+                if missing && !meant_options.contains(key) {
+                    let doc = option.doc.trim().trim_end_matches('.');
                     report(
                         &["systems", alias],
+                        "this system",
                         format!("system `{alias}` needs the option `{key}`"),
-                        format!("add `options: {{ {key}: … }}` ({})", option.doc.trim()),
+                        format!("add `options: {{ {key}: … }}`: {doc}"),
                     );
                 }
             }
-            for key in system.auth.keys() {
-                if !profile.auth.credentials.contains(key) {
-                    let names: Vec<&str> = profile
-                        .auth
-                        .credentials
-                        .iter()
-                        .map(String::as_str)
-                        .collect();
-                    report(
-                        &["systems", alias, "auth", key],
-                        format!("connector `{}` takes no credential `{key}`", profile.name),
-                        help_for(key, "credential", names),
-                    );
-                }
+            for key in system.auth.keys().filter(|k| !profile.auth.credentials.contains(k)) {
+                report(
+                    &["systems", alias, "auth", key],
+                    "unknown credential",
+                    format!("connector `{}` takes no credential `{key}`", profile.name),
+                    help_for(key, "credential", credential_names.iter().copied()),
+                );
             }
             for key in &profile.auth.credentials {
-                if !system.auth.contains_key(key) {
+                if !system.auth.contains_key(key) && !meant_credentials.contains(key) {
+                    let variable = format!("{alias}_{key}").to_uppercase();
                     report(
                         &["systems", alias],
+                        "this system",
                         format!("system `{alias}` needs the credential `{key}`"),
-                        format!("add `auth: {{ {key}: env:{} }}`", key.to_uppercase()),
+                        format!("add `auth: {{ {key}: env:{variable} }}`"),
                     );
                 }
             }

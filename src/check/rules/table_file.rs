@@ -24,9 +24,9 @@ impl Rule for InvalidTableFile {
                     continue;
                 };
                 let problem = match cx.project.read_relative(&path.node) {
-                    Err(err) => Some((
+                    Err(_) => Some((
                         format!("cannot read table file `{}`", path.node),
-                        err.to_string(),
+                        "the path is relative to the project folder (where ledgerlink.yaml is); check the name and that the file exists".to_string(),
                     )),
                     Ok(text) => check_csv(
                         &text,

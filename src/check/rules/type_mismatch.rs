@@ -14,28 +14,47 @@ pub fn assignment(
     field_type: &Type,
     value_type: &Type,
     mismatch: Mismatch,
+    value_text: &str,
 ) -> Diagnostic {
     let (message, help) = match mismatch {
         Mismatch::QuotedNumber => (
-            format!("text cannot be stored in a {field_type} field"),
-            "write the amount as a number without quotes, e.g. `1250.50`, or convert a text field with a function".to_string(),
+            format!("text cannot be stored in a {} field", field_type.kind()),
+            match unquoted_number(value_text) {
+                Some(number) if value_text.contains(',') => {
+                    format!("write the number without quotes and with a decimal point: `{number}`")
+                }
+                Some(number) => format!("write the number without quotes: `{number}`"),
+                None => "write the amount as a number without quotes, e.g. `1250.50`".to_string(),
+            },
         ),
         Mismatch::DecimalIntoInteger => (
-            format!("a {value_type} cannot be stored in a whole-number field"),
+            format!("{value_type} cannot be stored in a whole-number field"),
             "round it first: `round(x, 0)`".to_string(),
         ),
         Mismatch::Kind => (
-            format!("a {value_type} cannot be stored in a {field_type} field"),
-            format!("give a {field_type} value here"),
+            format!("{value_type} cannot be stored in a {} field", field_type.kind()),
+            format!("give {field_type} here"),
         ),
     };
     let mut diagnostic = Diagnostic::new(&codes::TYPE_MISMATCH, message)
-        .primary(value, format!("this is a {value_type}"))
+        .primary(value, format!("this is {value_type}"))
         .help(help);
     if field != value {
         diagnostic = diagnostic.secondary(field, format!("this field holds {field_type}"));
     }
     diagnostic
+}
+
+/// `"12,50"` → `12.50`: a number a consultant quoted, with a decimal comma or spaces.
+fn unquoted_number(text: &str) -> Option<String> {
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    let compact: String = inner.chars().filter(|c| !c.is_whitespace()).collect();
+    let normalised = if compact.matches(',').count() == 1 && !compact.contains('.') {
+        compact.replace(',', ".")
+    } else {
+        compact
+    };
+    normalised.parse::<rust_decimal::Decimal>().ok().map(|_| normalised)
 }
 
 /// A value of the wrong kind where the construct needs `expected`.
@@ -44,7 +63,7 @@ pub fn expected(at: Span, expected: &Type, actual: &Type, why: &str) -> Diagnost
         &codes::TYPE_MISMATCH,
         format!("expected {expected}, found {actual}"),
     )
-    .primary(at, format!("this is a {actual}"))
+    .primary(at, format!("this is {actual}"))
     .help(why.to_string())
 }
 
@@ -52,12 +71,21 @@ pub fn expected(at: Span, expected: &Type, actual: &Type, why: &str) -> Diagnost
 pub fn comparison(at: Span, left: &Type, right: &Type) -> Diagnostic {
     Diagnostic::new(
         &codes::TYPE_MISMATCH,
-        format!("a {left} cannot be compared with a {right}"),
+        format!("{left} cannot be compared with {right}"),
     )
     .primary(at, "incompatible comparison")
-    .help(
-        "compare values of the same kind; convert with a function such as `date(…)` or `digits(…)`",
-    )
+    .help(comparison_help(left, right))
+}
+
+fn comparison_help(left: &Type, right: &Type) -> &'static str {
+    let either = |f: &dyn Fn(&Type) -> bool| f(left) || f(right);
+    if either(&|t| t.is_numeric()) && either(&|t| matches!(t, Type::Text)) {
+        "write the number without quotes, e.g. `10000`, or turn text into digits with `digits(…)`"
+    } else if either(&|t| matches!(t, Type::Date | Type::Datetime)) {
+        "compare dates with dates: write `2026-01-31` without quotes, or convert text with `date(…)`"
+    } else {
+        "compare values of the same kind"
+    }
 }
 
 /// Arithmetic on something that is not a number.
@@ -66,7 +94,7 @@ pub fn arithmetic(at: Span, op: &str, actual: &Type) -> Diagnostic {
         &codes::TYPE_MISMATCH,
         format!("`{op}` needs numbers, found {actual}"),
     )
-    .primary(at, format!("this is a {actual}"))
+    .primary(at, format!("this is {actual}"))
     .help("join texts with interpolation instead: \"{a} {b}\"")
 }
 
@@ -82,16 +110,16 @@ pub fn argument(
         &codes::TYPE_MISMATCH,
         format!("`{function}` expects {expected} as `{param}`, found {actual}"),
     )
-    .primary(at, format!("this is a {actual}"))
+    .primary(at, format!("this is {actual}"))
     .help(format!("see `{function}` in docs/stdlib.md"))
 }
 
 /// `.field` on something without fields.
 pub fn no_fields(field: &Ident, actual: &Type) -> Diagnostic {
-    Diagnostic::new(&codes::TYPE_MISMATCH, format!("a {actual} has no fields"))
+    Diagnostic::new(&codes::TYPE_MISMATCH, format!("{actual} has no fields"))
         .primary(
             field.span,
-            format!("`{}` cannot be read from a {actual}", field.node),
+            format!("`{}` cannot be read from {actual}", field.node),
         )
         .help("only records, entities, lists of records, parts and groups have fields")
 }
@@ -102,7 +130,7 @@ pub fn not_a_list(at: Span, actual: &Type) -> Diagnostic {
         &codes::TYPE_MISMATCH,
         format!("expected a list, found {actual}"),
     )
-    .primary(at, format!("this is a {actual}"))
+    .primary(at, format!("this is {actual}"))
     .help("use a list field, e.g. the lines of the record")
 }
 
@@ -110,9 +138,9 @@ pub fn not_a_list(at: Span, actual: &Type) -> Diagnostic {
 pub fn not_indexable(at: Span, actual: &Type) -> Diagnostic {
     Diagnostic::new(
         &codes::TYPE_MISMATCH,
-        format!("a {actual} cannot be indexed with `[…]`"),
+        format!("{actual} cannot be indexed with `[…]`"),
     )
-    .primary(at, format!("this is a {actual}"))
+    .primary(at, format!("this is {actual}"))
     .help("`[…]` looks up a table, a list position or a custom field (`x.custom[1041]`)")
 }
 

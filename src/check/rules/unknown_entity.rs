@@ -10,7 +10,11 @@ use crate::{
 pub fn diagnostic(entity: &Ident, alias: &str, connector: &str, entities: &[&str]) -> Diagnostic {
     Diagnostic::new(
         &codes::UNKNOWN_ENTITY,
-        format!("`{alias}` ({connector}) has no entity `{}`", entity.node),
+        if alias == connector {
+            format!("`{alias}` has no entity `{}`", entity.node)
+        } else {
+            format!("`{alias}` ({connector}) has no entity `{}`", entity.node)
+        },
     )
     .primary(entity.span, "unknown entity")
     .help(help_for(&entity.node, "entity", entities.iter().copied()))

@@ -7,7 +7,7 @@ use crate::{
 };
 
 /// An enum field compared with or set to a value outside its profile's `values`.
-pub fn diagnostic(at: Span, value: &str, values: &[String]) -> Diagnostic {
+pub fn diagnostic(at: Span, value: &str, field: &str, values: &[String]) -> Diagnostic {
     let choices = values
         .iter()
         .map(|v| format!("\"{v}\""))
@@ -19,7 +19,7 @@ pub fn diagnostic(at: Span, value: &str, values: &[String]) -> Diagnostic {
     };
     Diagnostic::new(
         &codes::UNKNOWN_ENUM_VALUE,
-        format!("\"{value}\" is not a value of this field"),
+        format!("\"{value}\" is not one of the values of `{field}`"),
     )
     .primary(at, "never matches")
     .help(help)
@@ -39,5 +39,8 @@ mod tests {
             !lint_codes(r#"flow f { on winner.Quote when Status becomes "Accepted" }"#)
                 .contains(&"LL203")
         );
+        // Writing a value is checked like comparing one.
+        let write = r#"flow f { on winner.Quote create acc.Sale { party = 1 reference = "r" lines for l in winner.Quote.Lines { type = "lien" } } }"#;
+        assert!(lint_codes(write).contains(&"LL203"), "{:?}", lint_codes(write));
     }
 }

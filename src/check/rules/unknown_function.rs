@@ -26,7 +26,7 @@ pub fn method(function: &Ident, receiver: &Type) -> Diagnostic {
     };
     Diagnostic::new(
         &codes::UNKNOWN_FUNCTION,
-        format!("a {receiver} has no method `{}`", function.node),
+        format!("{receiver} has no method `{}`", function.node),
     )
     .primary(function.span, "no such method")
     .help(help)

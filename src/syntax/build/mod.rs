@@ -171,7 +171,7 @@ impl<'f> Builder<'f> {
     }
 }
 
-/// The children of a pair without keyword tokens, which carry no information.
+/// The children of a pair without keyword and punctuation tokens, which carry no information.
 fn children(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
     pair.into_inner().filter(|p| !is_keyword(p.as_rule()))
 }
@@ -179,7 +179,12 @@ fn children(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
 fn is_keyword(rule: Rule) -> bool {
     matches!(
         rule,
-        Rule::k_amend
+        Rule::t_open
+            | Rule::t_close
+            | Rule::t_colon
+            | Rule::t_both
+            | Rule::t_assign
+            | Rule::k_amend
             | Rule::k_as
             | Rule::k_attach
             | Rule::k_before
