@@ -45,6 +45,13 @@ pub(super) fn call_type(
             ));
         }
     }
+    // `round(x, 0)` is how a rule turns a decimal into a whole number.
+    if signature.name == "round"
+        && args.get(1).is_some_and(is_literal_zero)
+        && arg_types.first().is_some_and(Type::is_numeric)
+    {
+        return Type::Integer;
+    }
     match signature.returns {
         Returns::Kind(kind) => kind_type(kind),
         Returns::Money => match arg_types.first() {
@@ -96,4 +103,8 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::List => "a list",
         Kind::Bool => "true or false",
     }
+}
+
+fn is_literal_zero(expr: &Expr) -> bool {
+    matches!(&expr.node, crate::syntax::ast::ExprKind::Literal(crate::syntax::ast::Literal::Number(n)) if n.is_zero())
 }

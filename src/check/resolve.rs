@@ -18,9 +18,9 @@ use crate::{
     diagnostic::Diagnostic,
     source::{SourceFile, Span},
     syntax::ast::{
-        BinaryOp, ConflictPolicy, Destination, Direction, EntityRef, Expr, ExprKind, Ident, InterpolationPart,
-        Item, Literal, Schedule, Spanned, Statement, SyncStatement, TableSource, Trigger, UnaryOp,
-        WriteKind,
+        BinaryOp, ConflictPolicy, Destination, Direction, EntityRef, Expr, ExprKind, Ident,
+        InterpolationPart, Item, Literal, Schedule, Spanned, Statement, SyncStatement, TableSource,
+        Trigger, UnaryOp, WriteKind,
     },
 };
 
@@ -690,7 +690,8 @@ impl<'c, 'p> Resolver<'c, 'p> {
     fn check_assignable(&mut self, field: &Type, value: &Type, value_span: Span, field_span: Span) {
         if let Err(mismatch) = assignable(field, value) {
             let text = self.file.slice(value_span).to_string();
-            let diagnostic = type_mismatch::assignment(value_span, field_span, field, value, mismatch, &text);
+            let diagnostic =
+                type_mismatch::assignment(value_span, field_span, field, value, mismatch, &text);
             self.report(diagnostic);
         }
     }
@@ -892,7 +893,11 @@ impl<'c, 'p> Resolver<'c, 'p> {
         }
         let start = segments.len() - rest;
         for (i, segment) in segments.iter().enumerate().skip(start) {
-            let owner = segments[..i].iter().map(|s| s.node.as_str()).collect::<Vec<_>>().join(".");
+            let owner = segments[..i]
+                .iter()
+                .map(|s| s.node.as_str())
+                .collect::<Vec<_>>()
+                .join(".");
             ty = self.member(&ty, segment, &owner);
         }
         ty
@@ -902,7 +907,11 @@ impl<'c, 'p> Resolver<'c, 'p> {
     fn path_root(&mut self, segments: &[Ident]) -> (Type, usize) {
         let first = &segments[0];
         let name = first.node.as_str();
-        let unusable = self.cx.systems.get(name).is_some_and(|s| s.profile.is_none());
+        let unusable = self
+            .cx
+            .systems
+            .get(name)
+            .is_some_and(|s| s.profile.is_none());
         if self.failed.iter().any(|f| f == name) || unusable {
             return (Type::Unknown, 0);
         }
@@ -999,7 +1008,10 @@ impl<'c, 'p> Resolver<'c, 'p> {
 
     fn unknown(&self, name: &Ident) -> Diagnostic {
         if let Some((system, entity)) = &self.record {
-            let in_record = self.cx.entity(system, entity).is_some_and(|e| e.fields.contains_key(&name.node));
+            let in_record = self
+                .cx
+                .entity(system, entity)
+                .is_some_and(|e| e.fields.contains_key(&name.node));
             if in_record {
                 return unknown_name::record_field_without_path(name, system, entity);
             }
@@ -1130,6 +1142,19 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 ) {
                     return Type::Date;
                 }
+                // A percentage scales (`amount * 25%`) or adds to another percentage; added to a
+                // plain number it is ambiguous (25 or 0.25?), so the rule must say which.
+                let mixes_percent = matches!(op.node, BinaryOp::Add | BinaryOp::Sub)
+                    && matches!(
+                        (&a, &b),
+                        (Type::Percent, Type::Integer | Type::Decimal | Type::Money)
+                            | (Type::Integer | Type::Decimal | Type::Money, Type::Percent)
+                    );
+                if mixes_percent {
+                    let diagnostic = type_mismatch::percent_arithmetic(op.span, op.node.symbol());
+                    self.report(diagnostic);
+                    return Type::Unknown;
+                }
                 for (t, e) in [(&a, left), (&b, right)] {
                     if !t.is_numeric() {
                         let diagnostic = type_mismatch::arithmetic(e.span, op.node.symbol(), t);
@@ -1163,7 +1188,8 @@ impl<'c, 'p> Resolver<'c, 'p> {
         };
         if !values.is_empty() && !values.iter().any(|v| v == text) {
             let field_text = self.file.slice(field).to_string();
-            let diagnostic = unknown_enum_value::diagnostic(literal.span, text, &field_text, values);
+            let diagnostic =
+                unknown_enum_value::diagnostic(literal.span, text, &field_text, values);
             self.report(diagnostic);
         }
     }

@@ -151,7 +151,8 @@ impl fmt::Display for Type {
             Type::Bool => f.write_str("true/false"),
             Type::Binary => f.write_str("a file"),
             Type::Enum(values) => {
-                let shown: Vec<String> = values.iter().take(6).map(|v| format!("\"{v}\"")).collect();
+                let shown: Vec<String> =
+                    values.iter().take(6).map(|v| format!("\"{v}\"")).collect();
                 write!(f, "one of {}", shown.join(", "))?;
                 if values.len() > 6 {
                     f.write_str(", …")?;

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use crate::{
     project::Project,
     source::SourceFile,
-    syntax::ast::{Expr, ExprKind, FlowBlock, Ident, InterpolationPart, Item, Spanned, Statement, SyncBlock, Write},
+    syntax::ast::{
+        Expr, ExprKind, FlowBlock, Ident, InterpolationPart, Item, Spanned, Statement, SyncBlock,
+        Write,
+    },
 };
 
 /// Every flow with its file.
@@ -78,20 +81,38 @@ pub fn writes<'a>(list: &'a [Spanned<Statement>], visit: &mut impl FnMut(&'a Wri
 pub fn calls(expr: &Expr, name: &str) -> bool {
     let any = |items: &[Expr]| items.iter().any(|e| calls(e, name));
     match &expr.node {
-        ExprKind::Call { receiver, function, args } => {
-            (receiver.is_none() && function.node == name) || receiver.as_deref().is_some_and(|r| calls(r, name)) || any(args)
+        ExprKind::Call {
+            receiver,
+            function,
+            args,
+        } => {
+            (receiver.is_none() && function.node == name)
+                || receiver.as_deref().is_some_and(|r| calls(r, name))
+                || any(args)
         }
         ExprKind::Literal(_) | ExprKind::Path(_) => false,
-        ExprKind::Interpolated(parts) => parts.iter().any(|p| matches!(p, InterpolationPart::Expr(e) if calls(e, name))),
-        ExprKind::Member { base, .. } | ExprKind::Changed(base) | ExprKind::Group(base) => calls(base, name),
-        ExprKind::Unary { operand, .. } => calls(operand, name),
-        ExprKind::Index { base: a, index: b } | ExprKind::Binary { left: a, right: b, .. } | ExprKind::Becomes { field: a, value: b } => {
-            calls(a, name) || calls(b, name)
+        ExprKind::Interpolated(parts) => parts
+            .iter()
+            .any(|p| matches!(p, InterpolationPart::Expr(e) if calls(e, name))),
+        ExprKind::Member { base, .. } | ExprKind::Changed(base) | ExprKind::Group(base) => {
+            calls(base, name)
         }
-        ExprKind::If { condition, then, otherwise } => calls(condition, name) || calls(then, name) || calls(otherwise, name),
+        ExprKind::Unary { operand, .. } => calls(operand, name),
+        ExprKind::Index { base: a, index: b }
+        | ExprKind::Binary {
+            left: a, right: b, ..
+        }
+        | ExprKind::Becomes { field: a, value: b } => calls(a, name) || calls(b, name),
+        ExprKind::If {
+            condition,
+            then,
+            otherwise,
+        } => calls(condition, name) || calls(then, name) || calls(otherwise, name),
         ExprKind::List(items) => any(items),
         ExprKind::Record(fields) => fields.iter().any(|(_, v)| calls(v, name)),
-        ExprKind::Exists { filter, .. } | ExprKind::Find { filter, .. } => filter.as_deref().is_some_and(|f| calls(f, name)),
+        ExprKind::Exists { filter, .. } | ExprKind::Find { filter, .. } => {
+            filter.as_deref().is_some_and(|f| calls(f, name))
+        }
     }
 }
 

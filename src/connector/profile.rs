@@ -316,8 +316,14 @@ pub enum Observe {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Idempotency {
-    /// The request header.
-    pub header: String,
+    /// A request header carrying a key the server de-duplicates on (e-conomic `Idempotency-Key`).
+    #[serde(default)]
+    pub header: Option<String>,
+    /// An API call that reserves the new record's key before it is created (24SevenOffice
+    /// `GetStampNo`); the runtime keeps the reserved key in its intent and searches by it
+    /// after a crash.
+    #[serde(default)]
+    pub reserve: Option<String>,
     /// How long the server remembers a key, for people.
     #[serde(default)]
     pub doc: String,

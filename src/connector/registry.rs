@@ -100,16 +100,26 @@ pub fn yaml_error(
 ) -> Diagnostic {
     let message = err.to_string();
     // serde's message ends with " at line L column C"; the location is shown by the label.
-    let short = message.split(" at line ").next().unwrap_or(&message).to_string();
+    let short = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_string();
     let mut diagnostic = Diagnostic::new(code, format!("invalid {what}: {short}")).in_file(file);
     let mut help = format!("see {docs} for the {what} format");
     if let Some(location) = err.location() {
         let offset = file.offset(location.line(), location.column());
         let line_start = file.text[..offset].rfind('\n').map_or(0, |n| n + 1);
-        let end = file.text[offset..].find('\n').map_or(file.text.len(), |n| offset + n);
-        diagnostic = diagnostic.primary(Span::new(offset, end.max(offset)), "cannot be read from here");
+        let end = file.text[offset..]
+            .find('\n')
+            .map_or(file.text.len(), |n| offset + n);
+        diagnostic = diagnostic.primary(
+            Span::new(offset, end.max(offset)),
+            "cannot be read from here",
+        );
         if file.text[line_start..end].contains('\t') {
-            help = "YAML indents with spaces only: replace the tab on this line with spaces".to_string();
+            help = "YAML indents with spaces only: replace the tab on this line with spaces"
+                .to_string();
         }
     }
     diagnostic.help(help)

@@ -51,8 +51,23 @@ fn continues_expression(rule: Rule) -> bool {
 /// that starts an assignment or a mapping) into "a statement" / "a sync rule".
 fn fold_statements(names: Vec<String>) -> Vec<String> {
     const FLOW: &[&str] = &[
-        "`on`", "`since`", "`schedule`", "`amend`", "`let`", "`upsert`", "`ensure`", "`create`", "`credit`", "`post`",
-        "`split`", "`when`", "`require`", "`settle`", "`attach`", "`line`", "`lines`",
+        "`on`",
+        "`since`",
+        "`schedule`",
+        "`amend`",
+        "`let`",
+        "`upsert`",
+        "`ensure`",
+        "`create`",
+        "`credit`",
+        "`post`",
+        "`split`",
+        "`when`",
+        "`require`",
+        "`settle`",
+        "`attach`",
+        "`line`",
+        "`lines`",
     ];
     const SYNC: &[&str] = &["`link`", "`match`", "`hold`", "`conflict`"];
     let count = |set: &[&str]| names.iter().filter(|n| set.contains(&n.as_str())).count();
@@ -71,7 +86,11 @@ fn fold_statements(names: Vec<String>) -> Vec<String> {
             || name == "a statement"
             || name.starts_with("a sync rule")
             || name == "an expression";
-        let replaced = if statement_part { replacement.to_string() } else { name };
+        let replaced = if statement_part {
+            replacement.to_string()
+        } else {
+            name
+        };
         if !folded.contains(&replaced) {
             folded.push(replaced);
         }
@@ -90,7 +109,9 @@ fn phrase(rule: Rule) -> &'static str {
         }
         Rule::ident | Rule::reserved => "a name",
         Rule::entity_ref => "an entity such as `crm.Organisation`",
-        Rule::string | Rule::string_text | Rule::escape | Rule::interpolation => "a text in double quotes",
+        Rule::string | Rule::string_text | Rule::escape | Rule::interpolation => {
+            "a text in double quotes"
+        }
         Rule::number => "a number",
         Rule::percent => "a percentage such as `20%`",
         Rule::date => "a date such as 2026-01-31",
@@ -133,9 +154,13 @@ fn phrase(rule: Rule) -> &'static str {
         | Rule::require_fields
         | Rule::conflict_stmt
         | Rule::delete_policy
-        | Rule::mapping => "a sync rule (`a <-> b`, `link`, `match`, `create`, `hold`, `require`, `conflict`)",
+        | Rule::mapping => {
+            "a sync rule (`a <-> b`, `link`, `match`, `create`, `hold`, `require`, `conflict`)"
+        }
         Rule::suggest => "`suggest`",
-        Rule::trigger | Rule::event => "a trigger (`created`, `requested`, or a condition with `becomes`)",
+        Rule::trigger | Rule::event => {
+            "a trigger (`created`, `requested`, or a condition with `becomes`)"
+        }
         Rule::conflict_newest | Rule::conflict_prefer => "`newest` or `prefer <system>`",
         Rule::arrow => "an arrow `<->`, `->` or `<-`",
         Rule::stmt
@@ -181,8 +206,16 @@ pub(super) fn syntax_error(file: &Arc<SourceFile>, err: &pest::error::Error<Rule
     };
     let expected = match &err.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            let structural: Vec<Rule> = positives.iter().copied().filter(|r| !continues_expression(*r)).collect();
-            let rules = if structural.is_empty() { positives.clone() } else { structural };
+            let structural: Vec<Rule> = positives
+                .iter()
+                .copied()
+                .filter(|r| !continues_expression(*r))
+                .collect();
+            let rules = if structural.is_empty() {
+                positives.clone()
+            } else {
+                structural
+            };
             let mut names: Vec<String> = Vec::new();
             for name in rules.into_iter().map(rule_name) {
                 if !names.contains(&name) {
@@ -207,11 +240,19 @@ pub(super) fn syntax_error(file: &Arc<SourceFile>, err: &pest::error::Error<Rule
     };
     // Keywords are contextual, so `flow next {` after a missing `}` first reads as the
     // assignment `flow = …`; the line's first word tells what the author meant.
-    let line_start = file.text[..offset.min(file.text.len())].rfind('\n').map_or(0, |n| n + 1);
-    let first_word: String = file.text[line_start..].trim_start().chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-    let starts_block = unclosed.is_some() && matches!(first_word.as_str(), "sync" | "flow" | "view" | "table");
+    let line_start = file.text[..offset.min(file.text.len())]
+        .rfind('\n')
+        .map_or(0, |n| n + 1);
+    let first_word: String = file.text[line_start..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    let starts_block =
+        unclosed.is_some() && matches!(first_word.as_str(), "sync" | "flow" | "view" | "table");
     let (offset, found) = if starts_block {
-        let keyword_at = line_start + file.text[line_start..].len() - file.text[line_start..].trim_start().len();
+        let keyword_at =
+            line_start + file.text[line_start..].len() - file.text[line_start..].trim_start().len();
         (keyword_at, first_word.clone())
     } else {
         (offset, found)
@@ -219,19 +260,32 @@ pub(super) fn syntax_error(file: &Arc<SourceFile>, err: &pest::error::Error<Rule
     let message = match (at_end, unclosed) {
         (true, Some(_)) => "the file ends inside a block: a `}` is missing".to_string(),
         (true, None) => format!("unexpected end of file; expected {expected_text}"),
-        (false, _) if starts_block => format!("a new `{found}` block starts before the previous one is closed"),
-        (false, _) if found == "'" => "text is written in double quotes, not single quotes".to_string(),
+        (false, _) if starts_block => {
+            format!("a new `{found}` block starts before the previous one is closed")
+        }
+        (false, _) if found == "'" => {
+            "text is written in double quotes, not single quotes".to_string()
+        }
         (false, _) => format!("expected {expected_text}, found `{found}`"),
     };
     // A zero-width label at the very end is not drawn: point at the last character instead.
     let span = if at_end {
-        let last = file.text[..code_end].chars().last().map_or(0, char::len_utf8);
+        let last = file.text[..code_end]
+            .chars()
+            .last()
+            .map_or(0, char::len_utf8);
         Span::new(code_end - last, code_end)
     } else {
         Span::new(offset, (offset + found.len()).min(file.text.len()))
     };
-    let label = if at_end { "the file ends here" } else { "unexpected here" };
-    let diagnostic = Diagnostic::new(&codes::SYNTAX_ERROR, message).in_file(file).primary(span, label);
+    let label = if at_end {
+        "the file ends here"
+    } else {
+        "unexpected here"
+    };
+    let diagnostic = Diagnostic::new(&codes::SYNTAX_ERROR, message)
+        .in_file(file)
+        .primary(span, label);
     match unclosed {
         Some(open) if at_end || starts_block => diagnostic
             .secondary(Span::new(open, open + 1), "this `{` is never closed")
@@ -249,7 +303,8 @@ fn help_for(expected: &[String], found: &str) -> String {
     } else if expects("`as`") {
         "a split names its part: `split amount by plan as part { … }`".into()
     } else if expects("`:`") {
-        "a sync names both sides after a colon: `sync name: crm.Organisation <-> erp.Debtor { … }`".into()
+        "a sync names both sides after a colon: `sync name: crm.Organisation <-> erp.Debtor { … }`"
+            .into()
     } else if expects("statement") {
         "see docs/language.md for the statements of a flow".into()
     } else {

@@ -50,3 +50,49 @@ pub fn parse_expression(file: &Arc<SourceFile>) -> Result<ast::Expr, Vec<Diagnos
         Err(err) => Err(vec![errors::syntax_error(file, &err)]),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{ast::*, parse};
+    use crate::source::SourceFile;
+
+    fn flow_statements(text: &str) -> Vec<Statement> {
+        let (ast, diagnostics) = parse(&SourceFile::new("t.rules", text));
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        match ast.items.into_iter().next() {
+            Some(Item::Flow(flow)) => flow.node.statements.into_iter().map(|s| s.node).collect(),
+            other => panic!("not a flow: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_by_clause_takes_several_keys() {
+        let statements =
+            flow_statements("flow f { on a.B upsert c.D by x == 1 and y == a.B.z { } }");
+        let Statement::Write(write) = &statements[1] else {
+            panic!("{statements:?}")
+        };
+        let keys: Vec<&str> = write.keys.iter().map(|k| k.field.node.as_str()).collect();
+        assert_eq!(keys, ["x", "y"]);
+    }
+
+    #[test]
+    fn a_when_block_right_after_on_is_a_conditional() {
+        let statements = flow_statements("flow f { on a.B\n when a.B.x == 1 { } }");
+        assert!(matches!(statements[0], Statement::On { trigger: None, .. }));
+        assert!(matches!(statements[1], Statement::When { .. }));
+    }
+
+    #[test]
+    fn records_are_values_outside_lists() {
+        let statements =
+            flow_statements("flow f { on a.B create c.D { refs = { other: \"x\", n: 1 } } }");
+        let Statement::Write(write) = &statements[1] else {
+            panic!()
+        };
+        let Statement::Assign { value, .. } = &write.body[0].node else {
+            panic!()
+        };
+        assert!(matches!(&value.node, ExprKind::Record(fields) if fields.len() == 2));
+    }
+}

@@ -29,8 +29,13 @@ impl Rule for CreateNotFindable {
                 let Some(entity) = cx.entity(&target.system.node, &target.entity.node) else {
                     return;
                 };
-                let set: Vec<&str> = walk::assigned(&write.body).iter().map(|f| f.node.as_str()).collect();
-                if set.iter().any(|f| key_of(entity, f).finds_again()) || entity.idempotency.is_some() {
+                let set: Vec<&str> = walk::assigned(&write.body)
+                    .iter()
+                    .map(|f| f.node.as_str())
+                    .collect();
+                if set.iter().any(|f| key_of(entity, f).finds_again())
+                    || entity.idempotency.is_some()
+                {
                     return;
                 }
                 let owner = format!("{}.{}", target.system.node, target.entity.node);
@@ -44,16 +49,28 @@ impl Rule for CreateNotFindable {
                     }
                     None => format!("{owner} has no external-reference field: use `upsert {owner} by <unique field> == …`"),
                 };
-                out.push(diagnostic(write.kind.span, write.kind.node.keyword(), &owner).help(help).in_file(file));
+                out.push(
+                    diagnostic(write.kind.span, write.kind.node.keyword(), &owner)
+                        .help(help)
+                        .in_file(file),
+                );
             });
         }
         for (file, sync) in walk::syncs(cx.project) {
             for statement in &sync.node.statements {
-                let SyncStatement::Create { target, .. } = &statement.node else { continue };
+                let SyncStatement::Create { target, .. } = &statement.node else {
+                    continue;
+                };
                 let sides = [&sync.node.left.node, &sync.node.right.node];
-                let Some(side) = sides.iter().find(|s| s.system.node == target.node) else { continue };
-                let Some(other) = sides.iter().find(|s| s.system.node != target.node) else { continue };
-                let Some(entity) = cx.entity(&side.system.node, &side.entity.node) else { continue };
+                let Some(side) = sides.iter().find(|s| s.system.node == target.node) else {
+                    continue;
+                };
+                let Some(other) = sides.iter().find(|s| s.system.node != target.node) else {
+                    continue;
+                };
+                let Some(entity) = cx.entity(&side.system.node, &side.entity.node) else {
+                    continue;
+                };
                 let written = fields_written_into(&sync.node.statements, &target.node);
                 // After a crash the runtime searches the target by an exact match key: one hit
                 // is the record it created, several become a suggestion, never a second create.
@@ -65,7 +82,9 @@ impl Rule for CreateNotFindable {
                     continue;
                 }
                 let owner = format!("{}.{}", side.system.node, side.entity.node);
-                let other_id = cx.entity(&other.system.node, &other.entity.node).map_or("Id", |e| e.id.as_str());
+                let other_id = cx
+                    .entity(&other.system.node, &other.entity.node)
+                    .map_or("Id", |e| e.id.as_str());
                 let help = match external_refs(entity).first() {
                     Some(field) => format!(
                         "write the other side's id into an external-reference field: `{}.{other_id} -> {}.{field}`, or add an exact `match` on a searchable field",
@@ -73,7 +92,11 @@ impl Rule for CreateNotFindable {
                     ),
                     None => format!("add an exact `match` on a searchable field of {owner}, so a retry finds the record it created"),
                 };
-                out.push(diagnostic(statement.span, "create", &owner).help(help).in_file(file));
+                out.push(
+                    diagnostic(statement.span, "create", &owner)
+                        .help(help)
+                        .in_file(file),
+                );
             }
         }
     }
@@ -97,18 +120,34 @@ impl Key {
 fn key_of(entity: &Entity, field: &str) -> Key {
     if field == "custom" {
         if let Some(custom) = &entity.custom_fields {
-            return Key { external_ref: custom.external_ref, unique: custom.external_ref, searchable: custom.searchable };
+            return Key {
+                external_ref: custom.external_ref,
+                unique: custom.external_ref,
+                searchable: custom.searchable,
+            };
         }
     }
-    entity.fields.get(field).map_or(Key { external_ref: false, unique: false, searchable: false }, |f| Key {
-        external_ref: f.external_ref,
-        unique: f.unique,
-        searchable: f.searchable,
-    })
+    entity.fields.get(field).map_or(
+        Key {
+            external_ref: false,
+            unique: false,
+            searchable: false,
+        },
+        |f| Key {
+            external_ref: f.external_ref,
+            unique: f.unique,
+            searchable: f.searchable,
+        },
+    )
 }
 
 fn external_refs(entity: &Entity) -> Vec<&str> {
-    entity.fields.iter().filter(|(_, f)| f.external_ref && !f.read_only).map(|(n, _)| n.as_str()).collect()
+    entity
+        .fields
+        .iter()
+        .filter(|(_, f)| f.external_ref && !f.read_only)
+        .map(|(n, _)| n.as_str())
+        .collect()
 }
 
 /// `winner.Quote.Number`: the record of a flow and its id field, for the suggested reference.
@@ -124,10 +163,19 @@ fn flow_record(cx: &Context<'_>, flow: &crate::syntax::ast::FlowBlock) -> Option
 }
 
 /// Fields of side `alias` used in exact `match` rules (`custom` for a custom field).
-fn match_fields(statements: &[crate::syntax::ast::Spanned<SyncStatement>], alias: &str) -> Vec<String> {
+fn match_fields(
+    statements: &[crate::syntax::ast::Spanned<SyncStatement>],
+    alias: &str,
+) -> Vec<String> {
     let mut out = Vec::new();
     for s in statements {
-        let SyncStatement::Match { condition, suggest: false } = &s.node else { continue };
+        let SyncStatement::Match {
+            condition,
+            suggest: false,
+        } = &s.node
+        else {
+            continue;
+        };
         collect_paths(condition, alias, &mut out);
     }
     out
@@ -136,7 +184,9 @@ fn match_fields(statements: &[crate::syntax::ast::Spanned<SyncStatement>], alias
 fn collect_paths(expr: &crate::syntax::ast::Expr, alias: &str, out: &mut Vec<String>) {
     use crate::syntax::ast::ExprKind;
     match &expr.node {
-        ExprKind::Path(segments) if segments.len() == 2 && segments[0].node == alias => out.push(segments[1].node.clone()),
+        ExprKind::Path(segments) if segments.len() == 2 && segments[0].node == alias => {
+            out.push(segments[1].node.clone())
+        }
         ExprKind::Index { base, .. } => collect_paths(base, alias, out),
         ExprKind::Binary { left, right, .. } => {
             collect_paths(left, alias, out);
@@ -173,6 +223,10 @@ mod tests {
           link crm.custom[1041] <- erp.Account
           crm.OrganisationName <-> erp.Name
           create crm when created }"#;
-        assert!(!lint_codes(custom).contains(&"LL402"), "{:?}", lint_codes(custom));
+        assert!(
+            !lint_codes(custom).contains(&"LL402"),
+            "{:?}",
+            lint_codes(custom)
+        );
     }
 }

@@ -6,7 +6,7 @@ use super::Rule;
 use crate::{
     check::{context::Context, resolve::Facts, walk},
     diagnostic::{codes, Code, Diagnostic},
-    syntax::ast::{Event, Statement, Trigger},
+    syntax::ast::{Event, Statement, Trigger, WriteKind},
 };
 
 /// Flows that trigger each other in a circle: A writes what B listens to and back.
@@ -23,7 +23,11 @@ impl Rule for FlowCycle {
         for (file, flow) in walk::flows(cx.project) {
             let mut source = None;
             for s in &flow.node.statements {
-                if let Statement::On { source: on, trigger } = &s.node {
+                if let Statement::On {
+                    source: on,
+                    trigger,
+                } = &s.node
+                {
                     // A flow started by hand is never started by another flow's writes.
                     let manual = trigger.as_ref().is_some_and(|t| {
                         matches!(&t.node, Trigger::Event { event, .. } if event.node == Event::Requested)
@@ -39,7 +43,13 @@ impl Rule for FlowCycle {
                 }
             }
             let mut written = Vec::new();
+            // Only writes that make new records can feed a circle: an upsert or ensure finds
+            // its record by key the second time round, and the runtime suppresses echoes of
+            // its own updates.
             walk::writes(&flow.node.statements, &mut |w| {
+                if matches!(w.kind.node, WriteKind::Upsert | WriteKind::Ensure) {
+                    return;
+                }
                 written.push(format!(
                     "{}.{}",
                     w.target.node.system.node, w.target.node.entity.node
@@ -76,12 +86,21 @@ impl Rule for FlowCycle {
                 }
                 let names: Vec<&str> = cycle.iter().map(|&i| flows[i].0.as_str()).collect();
                 let (_, file, source, _) = &flows[start];
-                let Some((entity, on_span)) = source else { continue };
+                let Some((entity, on_span)) = source else {
+                    continue;
+                };
                 let (message, label) = if names.len() == 1 {
-                    (format!("flow `{}` writes the records it listens to", names[0]), format!("listens to {entity}, which this flow writes"))
+                    (
+                        format!("flow `{}` writes the records it listens to", names[0]),
+                        format!("listens to {entity}, which this flow writes"),
+                    )
                 } else {
                     (
-                        format!("flows trigger each other in a circle: {} → {}", names.join(" → "), names[0]),
+                        format!(
+                            "flows trigger each other in a circle: {} → {}",
+                            names.join(" → "),
+                            names[0]
+                        ),
                         format!("listens to {entity}, which another flow in the circle writes"),
                     )
                 };
@@ -131,6 +150,10 @@ mod tests {
         let manual = r#"
           flow a { on winner.Quote create acc.Sale { party = 1 reference = "a" } }
           flow b { on acc.Sale when requested create acc.Sale { party = 1 reference = "b" } }"#;
-        assert!(!lint_codes(manual).contains(&"LL404"), "{:?}", lint_codes(manual));
+        assert!(
+            !lint_codes(manual).contains(&"LL404"),
+            "{:?}",
+            lint_codes(manual)
+        );
     }
 }

@@ -24,10 +24,16 @@ impl Rule for FlowWithoutSource {
                 .any(|s| matches!(s.node, Statement::On { .. }))
             {
                 out.push(
-                    Diagnostic::new(&codes::FLOW_WITHOUT_SOURCE, format!("flow `{}` has no `on`", flow.node.name.node))
-                        .primary(flow.node.name.span, "never starts")
-                        .help(format!("say which records start it, e.g. `on {}`", example_source(cx)))
-                        .in_file(file),
+                    Diagnostic::new(
+                        &codes::FLOW_WITHOUT_SOURCE,
+                        format!("flow `{}` has no `on`", flow.node.name.node),
+                    )
+                    .primary(flow.node.name.span, "never starts")
+                    .help(format!(
+                        "say which records start it, e.g. `on {}`",
+                        example_source(cx)
+                    ))
+                    .in_file(file),
                 );
             }
         }
@@ -38,7 +44,13 @@ impl Rule for FlowWithoutSource {
 fn example_source(cx: &Context<'_>) -> String {
     cx.systems
         .values()
-        .find_map(|s| Some(format!("{}.{}", s.alias, s.profile.as_ref()?.entities.keys().next()?)))
+        .find_map(|s| {
+            Some(format!(
+                "{}.{}",
+                s.alias,
+                s.profile.as_ref()?.entities.keys().next()?
+            ))
+        })
         .unwrap_or_else(|| "system.Entity".to_string())
 }
 

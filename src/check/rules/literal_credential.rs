@@ -84,7 +84,8 @@ impl Rule for LiteralCredential {
             if let (true, Some(text)) = (secret_like(key), literal(value)) {
                 let at = key_span(&project.file, &["settings", key]).unwrap_or_default();
                 out.push(
-                    diagnostic(at, &format!("setting `{key}`"), key, key, text).in_file(&project.file),
+                    diagnostic(at, &format!("setting `{key}`"), key, key, text)
+                        .in_file(&project.file),
                 );
             }
         }
@@ -125,7 +126,11 @@ fn literal(value: &Yaml) -> Option<&str> {
 
 fn diagnostic(at: Span, what: &str, variable: &str, key: &str, _secret: &str) -> Diagnostic {
     // The value itself is never repeated: lint output ends up in CI logs.
-    let variable: String = variable.to_uppercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let variable: String = variable
+        .to_uppercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
     let note = if secret_like(key) {
         "anyone who can read the project (or its git history) can read this secret: change it"
     } else {

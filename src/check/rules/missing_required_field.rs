@@ -61,15 +61,16 @@ impl Rule for MissingRequiredField {
                             .fields
                             .iter()
                             .map(|(n, f)| (n.as_str(), f.required && !f.read_only));
-                        let keyword_end = file
-                            .slice(statement.span)
-                            .find(['{', ' '])
-                            .unwrap_or(0);
+                        let keyword_end = file.slice(statement.span).find(['{', ' ']).unwrap_or(0);
                         let at =
                             Span::new(statement.span.start, statement.span.start + keyword_end);
-                        if let Some(d) =
-                            missing(required, &line_set, at, &format!("a line of {owner}"), &|f| format!("{f} = …"))
-                        {
+                        if let Some(d) = missing(
+                            required,
+                            &line_set,
+                            at,
+                            &format!("a line of {owner}"),
+                            &|f| format!("{f} = …"),
+                        ) {
                             out.push(d.in_file(file));
                         }
                     }
@@ -85,7 +86,10 @@ impl Rule for MissingRequiredField {
                 let Some(side) = sides.iter().find(|s| s.system.node == target.node) else {
                     continue;
                 };
-                let other = sides.iter().find(|s| s.system.node != target.node).map_or("other", |s| s.system.node.as_str());
+                let other = sides
+                    .iter()
+                    .find(|s| s.system.node != target.node)
+                    .map_or("other", |s| s.system.node.as_str());
                 let Some(entity) = cx.entity(&side.system.node, &side.entity.node) else {
                     continue;
                 };
@@ -178,7 +182,11 @@ fn missing<'a>(
         .map(|f| format!("`{f}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    let example = absent.iter().map(|f| format!("`{}`", example(f))).collect::<Vec<_>>().join(", ");
+    let example = absent
+        .iter()
+        .map(|f| format!("`{}`", example(f)))
+        .collect::<Vec<_>>()
+        .join(", ");
     Some(
         Diagnostic::new(
             &codes::MISSING_REQUIRED_FIELD,

@@ -32,18 +32,46 @@ impl Rule for InvalidProjectFile {
             };
             let mut report = |path: &[&str], label: &str, message: String, help: String| {
                 let at = key_span(file, path).unwrap_or_default();
-                out.push(Diagnostic::new(&codes::INVALID_PROJECT_FILE, message).primary(at, label).help(help).in_file(file));
+                out.push(
+                    Diagnostic::new(&codes::INVALID_PROJECT_FILE, message)
+                        .primary(at, label)
+                        .help(help)
+                        .in_file(file),
+                );
             };
             let option_names: Vec<&str> = profile.options.keys().map(String::as_str).collect();
-            let credential_names: Vec<&str> = profile.auth.credentials.iter().map(String::as_str).collect();
+            let credential_names: Vec<&str> = profile
+                .auth
+                .credentials
+                .iter()
+                .map(String::as_str)
+                .collect();
             // A misspelt key is reported once, as unknown with its "did you mean", not again
             // as the missing key it was meant to be.
             let meant = |given: &mut dyn Iterator<Item = &String>, known: &[&str]| -> Vec<String> {
-                given.filter_map(|k| did_you_mean(k, known.iter().copied()).map(str::to_string)).collect()
+                given
+                    .filter_map(|k| did_you_mean(k, known.iter().copied()).map(str::to_string))
+                    .collect()
             };
-            let meant_options = meant(&mut system.options.keys().filter(|k| !profile.options.contains_key(*k)), &option_names);
-            let meant_credentials = meant(&mut system.auth.keys().filter(|k| !profile.auth.credentials.contains(k)), &credential_names);
-            for key in system.options.keys().filter(|k| !profile.options.contains_key(*k)) {
+            let meant_options = meant(
+                &mut system
+                    .options
+                    .keys()
+                    .filter(|k| !profile.options.contains_key(*k)),
+                &option_names,
+            );
+            let meant_credentials = meant(
+                &mut system
+                    .auth
+                    .keys()
+                    .filter(|k| !profile.auth.credentials.contains(k)),
+                &credential_names,
+            );
+            for key in system
+                .options
+                .keys()
+                .filter(|k| !profile.options.contains_key(*k))
+            {
                 report(
                     &["systems", alias, "options", key],
                     "unknown option",
@@ -52,7 +80,9 @@ impl Rule for InvalidProjectFile {
                 );
             }
             for (key, option) in &profile.options {
-                let missing = option.required && option.default.is_none() && !system.options.contains_key(key);
+                let missing = option.required
+                    && option.default.is_none()
+                    && !system.options.contains_key(key);
                 if missing && !meant_options.contains(key) {
                     let doc = option.doc.trim().trim_end_matches('.');
                     report(
@@ -63,7 +93,11 @@ impl Rule for InvalidProjectFile {
                     );
                 }
             }
-            for key in system.auth.keys().filter(|k| !profile.auth.credentials.contains(k)) {
+            for key in system
+                .auth
+                .keys()
+                .filter(|k| !profile.auth.credentials.contains(k))
+            {
                 report(
                     &["systems", alias, "auth", key],
                     "unknown credential",

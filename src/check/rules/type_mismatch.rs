@@ -32,7 +32,10 @@ pub fn assignment(
             "round it first: `round(x, 0)`".to_string(),
         ),
         Mismatch::Kind => (
-            format!("{value_type} cannot be stored in a {} field", field_type.kind()),
+            format!(
+                "{value_type} cannot be stored in a {} field",
+                field_type.kind()
+            ),
             format!("give {field_type} here"),
         ),
     };
@@ -54,7 +57,10 @@ fn unquoted_number(text: &str) -> Option<String> {
     } else {
         compact
     };
-    normalised.parse::<rust_decimal::Decimal>().ok().map(|_| normalised)
+    normalised
+        .parse::<rust_decimal::Decimal>()
+        .ok()
+        .map(|_| normalised)
 }
 
 /// A value of the wrong kind where the construct needs `expected`.
@@ -96,6 +102,16 @@ pub fn arithmetic(at: Span, op: &str, actual: &Type) -> Diagnostic {
     )
     .primary(at, format!("this is {actual}"))
     .help("join texts with interpolation instead: \"{a} {b}\"")
+}
+
+/// `x + 25%`: a percentage added to a plain number.
+pub fn percent_arithmetic(at: Span, op: &str) -> Diagnostic {
+    Diagnostic::new(
+        &codes::TYPE_MISMATCH,
+        format!("a percentage cannot be used with `{op}` on a plain number"),
+    )
+    .primary(at, "number and percentage")
+    .help("scale with `*` (`amount * 25%`), or write the rate as a number (`1.25`)")
 }
 
 /// A function argument of the wrong kind.
@@ -160,5 +176,27 @@ mod tests {
         let src = r#"flow f { on winner.Quote
           create acc.Sale { reference = "x" party = 1 lines group winner.Quote.Lines by ProductGroup as g { unit_price = "12,50" quantity = 1 } } }"#;
         assert!(lint_codes(src).contains(&"LL201"), "{:?}", lint_codes(src));
+    }
+
+    #[test]
+    fn round_to_zero_places_is_a_whole_number() {
+        let whole = r#"flow f { on winner.Quote create acc.Sale { party = round(winner.Quote.Total, 0) reference = "r" } }"#;
+        assert!(
+            !lint_codes(whole).contains(&"LL201"),
+            "{:?}",
+            lint_codes(whole)
+        );
+    }
+
+    #[test]
+    fn a_percentage_is_not_added_to_a_number() {
+        let bad = r#"flow f { on winner.Quote require winner.Quote.Total + 25% > 0 else "x" }"#;
+        assert!(lint_codes(bad).contains(&"LL201"), "{:?}", lint_codes(bad));
+        let scaled = r#"flow f { on winner.Quote require winner.Quote.Total * 25% > 0 else "x" }"#;
+        assert!(
+            !lint_codes(scaled).contains(&"LL201"),
+            "{:?}",
+            lint_codes(scaled)
+        );
     }
 }

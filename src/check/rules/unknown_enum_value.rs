@@ -41,6 +41,10 @@ mod tests {
         );
         // Writing a value is checked like comparing one.
         let write = r#"flow f { on winner.Quote create acc.Sale { party = 1 reference = "r" lines for l in winner.Quote.Lines { type = "lien" } } }"#;
-        assert!(lint_codes(write).contains(&"LL203"), "{:?}", lint_codes(write));
+        assert!(
+            lint_codes(write).contains(&"LL203"),
+            "{:?}",
+            lint_codes(write)
+        );
     }
 }

@@ -32,10 +32,13 @@ pub fn diagnostic(
 
 /// A field of the flow's record written without the record's path.
 pub fn record_field_without_path(name: &Ident, system: &str, entity: &str) -> Diagnostic {
-    Diagnostic::new(&codes::UNKNOWN_NAME, format!("unknown name `{}`", name.node))
-        .primary(name.span, "not defined here")
-        .help(format!("did you mean `{system}.{entity}.{}`?", name.node))
-        .note("fields of the record that started the flow are written with its full path")
+    Diagnostic::new(
+        &codes::UNKNOWN_NAME,
+        format!("unknown name `{}`", name.node),
+    )
+    .primary(name.span, "not defined here")
+    .help(format!("did you mean `{system}.{entity}.{}`?", name.node))
+    .note("fields of the record that started the flow are written with its full path")
 }
 
 /// `settings` without a key.

@@ -67,7 +67,8 @@ mod tests {
         .contains(&"LL403"));
         assert!(!lint_codes(r#"flow f { on winner.Quote since settings.from_date when settings.line_mode == "summary" { } }"#).contains(&"LL403"));
         // Folding today() would make the finding depend on the day lint runs.
-        let dated = r#"flow f { on winner.Quote since settings.from_date when today() > 2020-01-01 { } }"#;
+        let dated =
+            r#"flow f { on winner.Quote since settings.from_date when today() > 2020-01-01 { } }"#;
         assert!(!lint_codes(dated).contains(&"LL403"));
     }
 }
