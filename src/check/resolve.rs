@@ -536,26 +536,14 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 then,
                 otherwise,
             } => {
-                let t = self.expr(condition);
-                self.expect(
-                    &t,
-                    &Type::Bool,
-                    condition.span,
-                    "a `when` condition is true or false",
-                );
+                self.condition(condition, "a `when` condition is true or false");
                 self.statements(then, place);
                 if let Some(otherwise) = otherwise {
                     self.statements(otherwise, place);
                 }
             }
             Statement::Require { condition, message } => {
-                let t = self.expr(condition);
-                self.expect(
-                    &t,
-                    &Type::Bool,
-                    condition.span,
-                    "`require` needs a condition",
-                );
+                self.condition(condition, "`require` needs a condition");
                 self.expr(message);
             }
             Statement::Settle(expr) | Statement::Attach(expr) => {
@@ -626,13 +614,7 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 then,
                 otherwise,
             } => {
-                let t = self.expr(condition);
-                self.expect(
-                    &t,
-                    &Type::Bool,
-                    condition.span,
-                    "the condition is true or false",
-                );
+                self.condition(condition, "the condition is true or false");
                 self.destination(then, entity);
                 self.destination(otherwise, entity);
             }
@@ -694,6 +676,12 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 type_mismatch::assignment(value_span, field_span, field, value, mismatch, &text);
             self.report(diagnostic);
         }
+    }
+
+    /// Types an expression that must be true or false.
+    fn condition(&mut self, expr: &Expr, why: &str) {
+        let t = self.expr(expr);
+        self.expect(&t, &Type::Bool, expr.span, why);
     }
 
     fn expect(&mut self, actual: &Type, expected: &Type, at: Span, why: &str) {
@@ -776,13 +764,7 @@ impl<'c, 'p> Resolver<'c, 'p> {
                 then,
                 otherwise,
             } => {
-                let c = self.expr(condition);
-                self.expect(
-                    &c,
-                    &Type::Bool,
-                    condition.span,
-                    "an `if` condition is true or false",
-                );
+                self.condition(condition, "an `if` condition is true or false");
                 let a = self.expr(then);
                 let b = self.expr(otherwise);
                 if a.is_unknown() || matches!(a, Type::Null) {

@@ -67,15 +67,6 @@ impl Type {
     /// The type of a profile field.
     pub fn of_field(field: &Field) -> Type {
         match field.r#type {
-            FieldType::Text => Type::Text,
-            FieldType::Integer => Type::Integer,
-            FieldType::Decimal => Type::Decimal,
-            FieldType::Money => Type::Money,
-            FieldType::Percent => Type::Percent,
-            FieldType::Date => Type::Date,
-            FieldType::Datetime => Type::Datetime,
-            FieldType::Bool => Type::Bool,
-            FieldType::Binary => Type::Binary,
             FieldType::Enum => Type::Enum(field.values.clone().into()),
             FieldType::Reference => Type::Reference(field.entity.clone()),
             FieldType::Record => Type::Record(Arc::new(record_fields(&field.fields))),
@@ -86,6 +77,7 @@ impl Type {
                 ))))),
                 (None, true) => Type::List(Box::new(Type::Unknown)),
             },
+            scalar => Type::of_scalar(scalar),
         }
     }
 

@@ -6,8 +6,8 @@ use crate::{
     project::Project,
     source::SourceFile,
     syntax::ast::{
-        Expr, ExprKind, FlowBlock, Ident, InterpolationPart, Item, Spanned, Statement, SyncBlock,
-        Write,
+        Direction, EntityRef, Expr, ExprKind, FlowBlock, Ident, InterpolationPart, Item, Spanned,
+        Statement, SyncBlock, SyncStatement, Write,
     },
 };
 
@@ -75,6 +75,72 @@ pub fn writes<'a>(list: &'a [Spanned<Statement>], visit: &mut impl FnMut(&'a Wri
             visit(w);
         }
     });
+}
+
+/// The sides a sync mapping or link writes: the right of `->`, the left of `<-`, both of `<->`.
+pub fn written_sides(statement: &SyncStatement) -> Vec<&Expr> {
+    let (SyncStatement::Mapping {
+        left,
+        direction,
+        right,
+    }
+    | SyncStatement::Link {
+        left,
+        direction,
+        right,
+    }) = statement
+    else {
+        return Vec::new();
+    };
+    match direction.node {
+        Direction::LeftToRight => vec![right],
+        Direction::RightToLeft => vec![left],
+        Direction::Both => vec![left, right],
+    }
+}
+
+/// The `(alias, Field)` a sync side names; `alias.custom[…]` names the field `custom`.
+pub fn side_field(side: &Expr) -> Option<(&str, &str)> {
+    let path = match &side.node {
+        ExprKind::Index { base, .. } => &base.node,
+        other => other,
+    };
+    match path {
+        ExprKind::Path(segments) => match segments.as_slice() {
+            [alias, field] => Some((alias.node.as_str(), field.node.as_str())),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Fields of side `alias` that a sync's mappings and links write.
+pub fn fields_written_into<'a>(
+    statements: &'a [Spanned<SyncStatement>],
+    alias: &str,
+) -> Vec<&'a str> {
+    statements
+        .iter()
+        .flat_map(|s| written_sides(&s.node))
+        .filter_map(side_field)
+        .filter(|(a, _)| *a == alias)
+        .map(|(_, field)| field)
+        .collect()
+}
+
+/// For `create SIDE when …` in a sync: the created side and the other side.
+pub fn create_sides<'a>(
+    sync: &'a SyncBlock,
+    target: &str,
+) -> Option<(&'a EntityRef, &'a EntityRef)> {
+    let (left, right) = (&sync.left.node, &sync.right.node);
+    if left.system.node == target {
+        Some((left, right))
+    } else if right.system.node == target {
+        Some((right, left))
+    } else {
+        None
+    }
 }
 
 /// Does the expression call the function `name` anywhere?

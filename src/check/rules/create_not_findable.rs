@@ -1,6 +1,6 @@
 #![doc = include_str!("../../../docs/lints/LL402.md")]
 
-use super::{missing_required_field::fields_written_into, Rule};
+use super::Rule;
 use crate::{
     check::{context::Context, resolve::Facts, walk},
     connector::Entity,
@@ -71,7 +71,7 @@ impl Rule for CreateNotFindable {
                 let Some(entity) = cx.entity(&side.system.node, &side.entity.node) else {
                     continue;
                 };
-                let written = fields_written_into(&sync.node.statements, &target.node);
+                let written = walk::fields_written_into(&sync.node.statements, &target.node);
                 // After a crash the runtime searches the target by an exact match key: one hit
                 // is the record it created, several become a suggestion, never a second create.
                 let match_keys = match_fields(&sync.node.statements, &target.node);

@@ -7,7 +7,7 @@ use crate::{
     check::{context::Context, resolve::Facts, walk},
     diagnostic::{codes, Code, Diagnostic},
     source::{SourceFile, Span},
-    syntax::ast::{Direction, Spanned, Statement, SyncStatement},
+    syntax::ast::{Spanned, Statement},
 };
 
 /// Two rules writing the same field: which one wins would depend on order.
@@ -22,25 +22,7 @@ impl Rule for FieldWrittenTwice {
         for (file, sync) in walk::syncs(cx.project) {
             let mut written: HashMap<String, Span> = HashMap::new();
             for statement in &sync.node.statements {
-                let (SyncStatement::Mapping {
-                    left,
-                    direction,
-                    right,
-                }
-                | SyncStatement::Link {
-                    left,
-                    direction,
-                    right,
-                }) = &statement.node
-                else {
-                    continue;
-                };
-                let targets = match direction.node {
-                    Direction::LeftToRight => vec![right],
-                    Direction::RightToLeft => vec![left],
-                    Direction::Both => vec![left, right],
-                };
-                for target in targets {
+                for target in walk::written_sides(&statement.node) {
                     let key = normalise(file.slice(target.span));
                     record(&mut written, key, target.span, file, out);
                 }

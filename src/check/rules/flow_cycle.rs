@@ -6,7 +6,7 @@ use super::Rule;
 use crate::{
     check::{context::Context, resolve::Facts, walk},
     diagnostic::{codes, Code, Diagnostic},
-    syntax::ast::{Event, Statement, Trigger, WriteKind},
+    syntax::ast::{Event, ExprKind, Statement, Trigger, Write, WriteKind},
 };
 
 /// Flows that trigger each other in a circle: A writes what B listens to and back.
@@ -43,12 +43,17 @@ impl Rule for FlowCycle {
                 }
             }
             let mut written = Vec::new();
-            // Only writes that make new records can feed a circle: an upsert or ensure finds
-            // its record by key the second time round, and the runtime suppresses echoes of
-            // its own updates.
+            // Writing back to the record that started the flow (an upsert keyed by its own id)
+            // updates that record; the runtime suppresses the echo, so it starts nothing.
+            let own_id = source.as_ref().and_then(|(entity, _)| {
+                let (system, name) = entity.split_once('.')?;
+                Some((entity.clone(), cx.entity(system, name)?.id.clone()))
+            });
             walk::writes(&flow.node.statements, &mut |w| {
-                if matches!(w.kind.node, WriteKind::Upsert | WriteKind::Ensure) {
-                    return;
+                if let Some((entity, id)) = &own_id {
+                    if writes_back(w, entity, id) {
+                        return;
+                    }
                 }
                 written.push(format!(
                     "{}.{}",
@@ -115,6 +120,20 @@ impl Rule for FlowCycle {
     }
 }
 
+/// `upsert E by Id == E.Id`: an update of the flow's own record `E`.
+fn writes_back(write: &Write, entity: &str, id: &str) -> bool {
+    let target = format!(
+        "{}.{}",
+        write.target.node.system.node, write.target.node.entity.node
+    );
+    matches!(write.kind.node, WriteKind::Upsert)
+        && target == entity
+        && write.keys.iter().any(|k| {
+            k.field.node == id
+                && matches!(&k.value.node, ExprKind::Path(p) if p.len() == 3 && p.last().is_some_and(|l| l.node == id))
+        })
+}
+
 /// A cycle through `start`, as flow indexes in order.
 fn find_cycle(start: usize, edges: &[Vec<usize>]) -> Option<Vec<usize>> {
     let mut stack = vec![(start, vec![start])];
@@ -154,6 +173,12 @@ mod tests {
             !lint_codes(manual).contains(&"LL404"),
             "{:?}",
             lint_codes(manual)
+        );
+        let write_back = r#"flow a { on crm.Delivery upsert crm.Delivery by DeliveryId == crm.Delivery.DeliveryId { DeliveryErpId = "x" } }"#;
+        assert!(
+            !lint_codes(write_back).contains(&"LL404"),
+            "{:?}",
+            lint_codes(write_back)
         );
     }
 }

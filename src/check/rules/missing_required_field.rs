@@ -1,12 +1,14 @@
 #![doc = include_str!("../../../docs/lints/LL401.md")]
 
+use indexmap::IndexMap;
+
 use super::Rule;
 use crate::{
     check::{context::Context, lines_field, resolve::Facts, walk},
-    connector::Entity,
+    connector::Field,
     diagnostic::{codes, Code, Diagnostic},
     source::Span,
-    syntax::ast::{Direction, ExprKind, SyncStatement, WriteKind},
+    syntax::ast::{SyncStatement, WriteKind},
 };
 
 /// A document or record created without every field the target requires.
@@ -40,10 +42,7 @@ impl Rule for MissingRequiredField {
                 }
                 let owner = format!("{}.{}", target.system.node, target.entity.node);
                 if let Some(d) = missing(
-                    entity
-                        .fields
-                        .iter()
-                        .map(|(n, f)| (n.as_str(), f.required && !f.read_only)),
+                    required_of(&entity.fields),
                     &set,
                     write.kind.span,
                     &owner,
@@ -57,10 +56,7 @@ impl Rule for MissingRequiredField {
                             .iter()
                             .map(|f| f.node.as_str())
                             .collect();
-                        let required = list
-                            .fields
-                            .iter()
-                            .map(|(n, f)| (n.as_str(), f.required && !f.read_only));
+                        let required = required_of(&list.fields);
                         let keyword_end = file.slice(statement.span).find(['{', ' ']).unwrap_or(0);
                         let at =
                             Span::new(statement.span.start, statement.span.start + keyword_end);
@@ -93,11 +89,11 @@ impl Rule for MissingRequiredField {
                 let Some(entity) = cx.entity(&side.system.node, &side.entity.node) else {
                     continue;
                 };
-                let set = fields_written_into(&sync.node.statements, &target.node);
+                let set = walk::fields_written_into(&sync.node.statements, &target.node);
                 let owner = format!("{}.{}", side.system.node, side.entity.node);
                 if let Some(d) = missing(
-                    required_of(entity),
-                    &set.iter().map(String::as_str).collect::<Vec<_>>(),
+                    required_of(&entity.fields),
+                    &set,
                     statement.span,
                     &owner,
                     &|f| format!("{other}.… -> {}.{f}", side.system.node),
@@ -109,55 +105,11 @@ impl Rule for MissingRequiredField {
     }
 }
 
-fn required_of(entity: &Entity) -> impl Iterator<Item = (&str, bool)> {
-    entity
-        .fields
+/// Each field with whether a create must set it (required and not set by the system).
+fn required_of(fields: &IndexMap<String, Field>) -> impl Iterator<Item = (&str, bool)> {
+    fields
         .iter()
         .map(|(n, f)| (n.as_str(), f.required && !f.read_only))
-}
-
-/// Fields of side `alias` that the sync's mappings and links write.
-pub(crate) fn fields_written_into(
-    statements: &[crate::syntax::ast::Spanned<SyncStatement>],
-    alias: &str,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for s in statements {
-        let (SyncStatement::Mapping {
-            left,
-            direction,
-            right,
-        }
-        | SyncStatement::Link {
-            left,
-            direction,
-            right,
-        }) = &s.node
-        else {
-            continue;
-        };
-        for (side, writes) in [
-            (left, direction.node != Direction::LeftToRight),
-            (right, direction.node != Direction::RightToLeft),
-        ] {
-            if !writes {
-                continue;
-            }
-            // `crm.custom[1041]` writes one of the entity's custom fields.
-            let path = match &side.node {
-                ExprKind::Index { base, .. } => &base.node,
-                other => other,
-            };
-            if let ExprKind::Path(segments) = path {
-                if let [a, field] = segments.as_slice() {
-                    if a.node == alias {
-                        out.push(field.node.clone());
-                    }
-                }
-            }
-        }
-    }
-    out
 }
 
 /// How the help line shows a rule that sets field `f`.

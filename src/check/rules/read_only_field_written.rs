@@ -5,7 +5,7 @@ use crate::{
     check::{context::Context, resolve::Facts, walk},
     diagnostic::{codes, Code, Diagnostic},
     source::Span,
-    syntax::ast::{Direction, ExprKind, SyncStatement},
+    syntax::ast::{Direction, SyncStatement},
 };
 
 /// A rule that writes a field the target system sets itself.
@@ -40,45 +40,24 @@ impl Rule for ReadOnlyFieldWritten {
         for (file, sync) in walk::syncs(cx.project) {
             let sides = [&sync.node.left.node, &sync.node.right.node];
             for statement in &sync.node.statements {
-                let (SyncStatement::Mapping {
-                    left,
-                    direction,
-                    right,
-                }
-                | SyncStatement::Link {
-                    left,
-                    direction,
-                    right,
-                }) = &statement.node
-                else {
-                    continue;
-                };
-                let targets = match direction.node {
-                    Direction::LeftToRight => vec![right],
-                    Direction::RightToLeft => vec![left],
-                    Direction::Both => vec![left, right],
-                };
-                for target in targets {
-                    let ExprKind::Path(segments) = &target.node else {
+                let both = matches!(&statement.node, SyncStatement::Mapping { direction, .. } | SyncStatement::Link { direction, .. } if direction.node == Direction::Both);
+                for target in walk::written_sides(&statement.node) {
+                    let Some((alias, field)) = walk::side_field(target) else {
                         continue;
                     };
-                    let [alias, field] = segments.as_slice() else {
-                        continue;
-                    };
-                    let Some(side) = sides.iter().find(|s| s.system.node == alias.node) else {
+                    let Some(side) = sides.iter().find(|s| s.system.node == alias) else {
                         continue;
                     };
                     if cx
-                        .entity(&alias.node, &side.entity.node)
-                        .and_then(|e| e.fields.get(&field.node))
+                        .entity(alias, &side.entity.node)
+                        .and_then(|e| e.fields.get(field))
                         .is_some_and(|f| f.read_only)
                     {
-                        let owner = format!("{}.{}", alias.node, side.entity.node);
-                        let mut d = diagnostic(target.span, &owner, &field.node);
-                        if direction.node == Direction::Both {
+                        let owner = format!("{alias}.{}", side.entity.node);
+                        let mut d = diagnostic(target.span, &owner, field);
+                        if both {
                             d = d.help(format!(
-                                "make it one-way so `{}` is only read: use `->` or `<-`",
-                                field.node
+                                "make it one-way so `{field}` is only read: use `->` or `<-`"
                             ));
                         }
                         out.push(d.in_file(file));
