@@ -9,6 +9,8 @@ pub mod eval;
 pub mod format;
 pub mod plan;
 pub mod project;
+pub mod runtime;
 pub mod source;
+pub mod state;
 pub mod stdlib;
 pub mod syntax;

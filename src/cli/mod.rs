@@ -1,12 +1,16 @@
 //! The command line: one file per subcommand, output formats and exit codes.
 
+mod check_connection;
 mod compile;
 mod debug;
 mod exit;
 mod explain;
 mod fmt;
 mod lint;
+mod log;
 mod output;
+mod retry;
+mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -34,6 +38,14 @@ pub enum Command {
     Explain(explain::Args),
     /// Print an intermediate stage: the syntax tree of a rule file.
     Debug(debug::Args),
+    /// Run every flow of a project once: read sources, write documents, print the export log.
+    Run(run::Args),
+    /// Print the export log: every transfer, skip and failure with its reason.
+    Log(log::Args),
+    /// Send failed documents (dead letters) again after the data was fixed.
+    Retry(retry::Args),
+    /// Test each system's credentials with one cheap call.
+    CheckConnection(check_connection::Args),
 }
 
 /// Output format for tools or people.
@@ -62,5 +74,19 @@ pub fn run() -> Exit {
         Command::Fmt(args) => fmt::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Debug(args) => debug::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Log(args) => log::run(args),
+        Command::Retry(args) => retry::run(args),
+        Command::CheckConnection(args) => check_connection::run(args),
     }
+}
+
+/// Runs a future on a fresh tokio runtime (commands are synchronous at the edge).
+fn block_on<T>(
+    future: impl std::future::Future<Output = Result<T, crate::runtime::RuntimeError>>,
+) -> Result<T, crate::runtime::RuntimeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(future)
 }

@@ -3,6 +3,7 @@
 //! `profile` holds the YAML model; `registry` loads profiles from the binary (shipped under
 //! `rules/connectors/`) and from a project's own `connectors/` folder.
 
+pub mod client;
 pub mod profile;
 pub mod registry;
 

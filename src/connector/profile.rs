@@ -268,6 +268,10 @@ pub struct Entity {
     /// The field holding the last-modified time, used by `newest` conflict decisions.
     #[serde(default)]
     pub updated_at: Option<String>,
+    /// The date field a flow's `since` compares with (the document's own date); defaults to
+    /// `updated_at`.
+    #[serde(default)]
+    pub since: Option<String>,
     /// How changes become visible: webhook and/or polling.
     #[serde(default)]
     pub observe: Vec<Observe>,

@@ -9,8 +9,12 @@
 mod constant;
 mod error;
 pub mod operator;
+pub mod record;
+pub mod split;
 mod value;
 
 pub use constant::evaluate_constant;
 pub use error::{EvalError, EvalErrorKind};
+pub use record::{evaluate, truthy, Collections, Env};
+pub use split::{split_amount, split_table, SplitError, SplitErrorKind};
 pub use value::Value;

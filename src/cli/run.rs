@@ -1,0 +1,165 @@
+//! `ledgerlink run PROJECT [--once] [--dry-run] [--sink DIR] [--state URL] [--format human|json]`
+
+use std::path::PathBuf;
+
+use super::{output, Exit, Format};
+use crate::{
+    check,
+    diagnostic::Severity,
+    project::Project,
+    runtime::{self, RunOptions, RunReport},
+    state::{EventFilter, Store},
+};
+
+/// Arguments of `run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The project folder.
+    pub path: PathBuf,
+    /// Run every flow once and exit (the default until `serve` schedules runs).
+    #[arg(long)]
+    pub once: bool,
+    /// Show what would be written, field by field; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write target documents as JSON files under this folder instead of calling the APIs.
+    #[arg(long)]
+    pub sink: Option<PathBuf>,
+    /// State store URL (overrides `state:` in ledgerlink.yaml).
+    #[arg(long, env = "LEDGERLINK_STATE")]
+    pub state: Option<String>,
+    /// The date `today()` returns (YYYY-MM-DD), for reproducible runs.
+    #[arg(long)]
+    pub today: Option<chrono::NaiveDate>,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// Lints, then runs the project once and prints a summary and this run's export log.
+pub fn run(args: Args) -> Exit {
+    let mut diagnostics = Vec::new();
+    let project = match Project::load(&args.path, &mut diagnostics) {
+        Ok(p) => p,
+        Err(err) => {
+            output::error(err);
+            return Exit::Usage;
+        }
+    };
+    diagnostics.extend(check::check(&project));
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        output::print_diagnostics(&diagnostics, Format::Human);
+        eprintln!("not run: fix the errors above first (`ledgerlink lint`)");
+        return Exit::Findings;
+    }
+    let options = RunOptions {
+        dry_run: args.dry_run,
+        today: args.today,
+        sink: args.sink.clone(),
+        state: args.state.clone(),
+        progress: matches!(args.format, Format::Human) && output::color(),
+    };
+    let result = super::block_on(async {
+        let report = runtime::run(&project, &options).await?;
+        let events = if args.dry_run {
+            Vec::new()
+        } else {
+            recent_events(&project, &options, &report).await?
+        };
+        Ok((report, events))
+    });
+    match result {
+        Ok((report, events)) => {
+            print_report(&report, &events, args.format, args.dry_run);
+            if report.failed > 0 || report.flows.iter().any(|f| f.failed > 0) {
+                Exit::Findings
+            } else {
+                Exit::Clean
+            }
+        }
+        Err(err) => {
+            output::error(err);
+            Exit::Usage
+        }
+    }
+}
+
+async fn recent_events(
+    project: &Project,
+    options: &RunOptions,
+    report: &RunReport,
+) -> Result<Vec<crate::state::Event>, runtime::RuntimeError> {
+    let plan = crate::plan::compile(project);
+    let url = runtime::state_url(
+        options.state.as_deref().unwrap_or(&plan.state),
+        &project.dir,
+    );
+    let store = Store::open(&url).await?;
+    Ok(store
+        .events(
+            &report.project,
+            &EventFilter {
+                limit: Some(50),
+                ..EventFilter::default()
+            },
+        )
+        .await?)
+}
+
+fn print_report(report: &RunReport, events: &[crate::state::Event], format: Format, dry_run: bool) {
+    if matches!(format, Format::Json) {
+        let json = serde_json::json!({ "report": report, "events": events });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        );
+        return;
+    }
+    println!(
+        "project {}{}",
+        report.project,
+        if dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        }
+    );
+    for flow in &report.flows {
+        println!(
+            "  flow {:<24} {} records, {} new or changed, {} triggered, {} held back, {} bad, {} documents",
+            flow.name, flow.records, flow.changed, flow.triggered, flow.skipped, flow.failed, flow.documents
+        );
+    }
+    for sync in &report.syncs_not_run {
+        println!("  sync {sync:<24} not run: two-way sync comes with issue #6");
+    }
+    if dry_run {
+        for write in &report.planned {
+            println!(
+                "  would {} {} for {}",
+                write.operation, write.target, write.source
+            );
+            if let Some(fields) = write.payload.as_object() {
+                for (field, value) in fields {
+                    println!("      {field} = {value}");
+                }
+            }
+        }
+        return;
+    }
+    println!(
+        "  delivered {}, failed {}, still open {}",
+        report.delivered, report.failed, report.pending
+    );
+    if !events.is_empty() {
+        println!("export log (latest {}):", events.len());
+        for event in events {
+            println!(
+                "  {} {:<11} {}",
+                event.at,
+                format!("{:?}", event.kind).to_lowercase(),
+                event.message
+            );
+        }
+    }
+}

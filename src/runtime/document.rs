@@ -1,0 +1,211 @@
+//! Documents: what evaluating a flow for one source record asks to write, before it becomes
+//! an intent in the delivery ledger.
+//!
+//! A document's key is derived from the project, flow, source record and the document's
+//! place in the plan (step path, split part, loop item), so re-evaluating the same record
+//! always yields the same keys: that is what makes a re-run write nothing twice.
+
+use serde_json::{Map, Value as Json};
+use sha2::{Digest, Sha256};
+
+use crate::{connector::Entity, eval::Value, plan::EntityRef, syntax::ast::WriteKind};
+
+/// A placeholder in a payload for the id another document gets in the target: written as
+/// `{"$ref": "<intent key>"}` and replaced by the delivery loop once that intent is done.
+pub const REF: &str = "$ref";
+
+/// One write a flow asks for.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Deterministic key (hex SHA-256).
+    pub key: String,
+    /// upsert, ensure, create, credit or post.
+    pub kind: WriteKind,
+    /// Target system and entity.
+    pub target: EntityRef,
+    /// The body to send.
+    pub payload: Map<String, Json>,
+    /// How to find the record again: `{"field": …, "value": …}` (the `by` key, or the
+    /// external reference the rule sets).
+    pub lookup: Option<Json>,
+    /// Keys of documents whose target ids this payload refers to.
+    pub depends_on: Vec<String>,
+    /// `ledger` / `inbox` for posts.
+    pub destination: Option<String>,
+}
+
+impl Document {
+    /// The deterministic key of a document at `path` for a source record.
+    pub fn key(project: &str, flow: &str, source: &str, path: &str) -> String {
+        let mut hasher = Sha256::new();
+        for part in [project, flow, source, path] {
+            hasher.update(part.as_bytes());
+            hasher.update([0u8]);
+        }
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The operation name stored in the ledger.
+    pub fn operation(&self) -> &'static str {
+        self.kind.keyword()
+    }
+}
+
+/// A value as it goes into a payload for a field of type `field_type`: exact decimals become
+/// JSON numbers only when their shortest JSON form is the same decimal (so no digit is lost
+/// on the wire), otherwise they stay text; dates are `YYYY-MM-DD`.
+pub fn to_json(value: &Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Text(t) => Json::String(t.clone()),
+        Value::Number(n) => exact_number(&n.to_string()),
+        Value::Percent(p) => exact_number(&p.to_string()),
+        Value::Date(_) | Value::Duration(_) => Json::String(value.to_plain_text()),
+        Value::List(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Record(fields) => {
+            // A document bound by `let` carries its key: it is sent as a reference.
+            if let Some(Value::Text(key)) = fields.get(REF) {
+                let mut map = Map::new();
+                map.insert(REF.into(), Json::String(key.clone()));
+                return Json::Object(map);
+            }
+            Json::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), to_json(v)))
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// `"12.50"` → the JSON number `12.5` when that is the same decimal; text otherwise.
+fn exact_number(text: &str) -> Json {
+    let Ok(float) = text.parse::<f64>() else {
+        return Json::String(text.to_string());
+    };
+    let Some(number) = serde_json::Number::from_f64(float) else {
+        return Json::String(text.to_string());
+    };
+    let same = |a: &str, b: &str| match (
+        a.parse::<rust_decimal::Decimal>(),
+        b.parse::<rust_decimal::Decimal>(),
+    ) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    };
+    if same(&number.to_string(), text) {
+        // Whole numbers print without a fraction so integer fields get integers.
+        if let Ok(int) = text.parse::<i64>() {
+            return Json::from(int);
+        }
+        Json::Number(number)
+    } else {
+        Json::String(text.to_string())
+    }
+}
+
+/// The keys of the documents a payload refers to.
+pub fn references(json: &Json, out: &mut Vec<String>) {
+    match json {
+        Json::Object(map) => {
+            if let Some(Json::String(key)) = map.get(REF) {
+                if map.len() == 1 {
+                    out.push(key.clone());
+                    return;
+                }
+            }
+            map.values().for_each(|v| references(v, out));
+        }
+        Json::Array(items) => items.iter().for_each(|v| references(v, out)),
+        _ => {}
+    }
+}
+
+/// Replaces every `{"$ref": key}` with the target id `resolve(key)` returns (as a JSON number
+/// when the id is numeric); `None` when a reference is not resolved yet.
+pub fn resolve_references(json: &Json, resolve: &dyn Fn(&str) -> Option<String>) -> Option<Json> {
+    Some(match json {
+        Json::Object(map) => {
+            if let (Some(Json::String(key)), 1) = (map.get(REF), map.len()) {
+                let id = resolve(key)?;
+                return Some(
+                    id.parse::<i64>()
+                        .map(Json::from)
+                        .unwrap_or(Json::String(id)),
+                );
+            }
+            let mut out = Map::new();
+            for (k, v) in map {
+                out.insert(k.clone(), resolve_references(v, resolve)?);
+            }
+            Json::Object(out)
+        }
+        Json::Array(items) => Json::Array(
+            items
+                .iter()
+                .map(|v| resolve_references(v, resolve))
+                .collect::<Option<_>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// The external reference a create sets (the first field the profile marks `external_ref`
+/// that the payload has), as a lookup.
+pub fn external_lookup(entity: &Entity, payload: &Map<String, Json>) -> Option<Json> {
+    entity
+        .fields
+        .iter()
+        .filter(|(_, f)| f.external_ref)
+        .find_map(|(name, _)| {
+            let value = payload.get(name)?;
+            (!value.is_null()).then(|| serde_json::json!({ "field": name, "value": value }))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_deterministic_and_distinct() {
+        let a = Document::key("p", "f", "winner.Quote:1", "0/1");
+        assert_eq!(a, Document::key("p", "f", "winner.Quote:1", "0/1"));
+        assert_ne!(a, Document::key("p", "f", "winner.Quote:1", "0/2"));
+        assert_eq!(a.len(), 64);
+    }
+
+    #[test]
+    fn numbers_are_exact_on_the_wire() {
+        assert_eq!(exact_number("12.50").to_string(), "12.5");
+        assert_eq!(exact_number("7"), Json::from(7));
+        // More digits than a float holds: kept as text rather than rounded.
+        assert_eq!(
+            exact_number("12345678901234567.89"),
+            Json::String("12345678901234567.89".into())
+        );
+    }
+
+    #[test]
+    fn references_resolve_once_known() {
+        let payload = serde_json::json!({ "party": { "$ref": "k1" }, "lines": [{ "product": { "$ref": "k2" } }] });
+        let mut refs = Vec::new();
+        references(&payload, &mut refs);
+        assert_eq!(refs, ["k1", "k2"]);
+        assert!(resolve_references(&payload, &|k| (k == "k1").then(|| "7".to_string())).is_none());
+        let resolved = resolve_references(&payload, &|k| {
+            Some(if k == "k1" { "7".into() } else { "P-1".into() })
+        })
+        .unwrap();
+        assert_eq!(
+            resolved,
+            serde_json::json!({ "party": 7, "lines": [{ "product": "P-1" }] })
+        );
+    }
+}

@@ -1,0 +1,516 @@
+//! Evaluating a flow for one source record: the trigger, `since`, `require`, and the steps
+//! that turn the record into [`Document`]s. Pure: no I/O happens here; the records that
+//! `find` and `exists` search are prefetched by the caller.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use indexmap::IndexMap;
+use rust_decimal::Decimal;
+use serde_json::{Map, Value as Json};
+
+use super::document::{external_lookup, to_json, Document, REF};
+use crate::{
+    connector::{registry::Profiles, Entity},
+    eval::{
+        record::{evaluate, group_by, part_value, truthy, Collections, Env},
+        split::split_amount,
+        EvalError, EvalErrorKind, Value,
+    },
+    plan::{EntityRef, Flow, Plan, PlanExpr, Step},
+    syntax::ast::WriteKind,
+};
+
+/// Everything a flow evaluation reads besides the record.
+pub struct FlowContext<'a> {
+    /// Project name (part of every document key).
+    pub project: &'a str,
+    /// The compiled plan.
+    pub plan: &'a Plan,
+    /// The flow.
+    pub flow: &'a Flow,
+    /// Connector profiles by connector name.
+    pub profiles: &'a Profiles,
+    /// Connector name of each system alias.
+    pub connectors: &'a HashMap<String, String>,
+    /// The evaluation date (`today()`).
+    pub today: NaiveDate,
+    /// Records of other entities for `find` / `exists`.
+    pub collections: &'a dyn Collections,
+}
+
+impl FlowContext<'_> {
+    /// The profile entity of `system.entity`.
+    pub fn entity(&self, target: &EntityRef) -> Option<&Entity> {
+        let connector = self.connectors.get(&target.system)?;
+        self.profiles.get(connector)?.entities.get(&target.entity)
+    }
+}
+
+/// What a record's evaluation came to.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The trigger did not fire.
+    NotTriggered,
+    /// Fired, but a `require` or `since` held it back: nothing is sent for this record.
+    Skipped(String),
+    /// The documents to write.
+    Documents(Vec<Document>),
+}
+
+/// Evaluates `flow` for `record` (`source` is `system.Entity:id`; `previous` its last snapshot).
+pub fn evaluate_record(
+    cx: &FlowContext<'_>,
+    source: &str,
+    record: &Json,
+    previous: Option<&Json>,
+) -> Result<Outcome, EvalError> {
+    let mut run = Evaluation {
+        cx,
+        source,
+        record,
+        previous,
+        vars: Vec::new(),
+        documents: Vec::new(),
+    };
+    if !run.triggered()? {
+        return Ok(Outcome::NotTriggered);
+    }
+    if let Some(reason) = run.before_since()? {
+        return Ok(Outcome::Skipped(reason));
+    }
+    match run.steps(&cx.flow.steps, "", &mut None)? {
+        Control::Continue => Ok(Outcome::Documents(run.documents)),
+        Control::Stop(reason) => Ok(Outcome::Skipped(reason)),
+    }
+}
+
+/// Whether the remaining steps run.
+enum Control {
+    Continue,
+    Stop(String),
+}
+
+/// A document body being filled: the payload and, inside `line { … }`, the current line.
+struct Body<'a> {
+    payload: Map<String, Json>,
+    entity: Option<&'a Entity>,
+    lines_field: Option<String>,
+    current_line: Option<Map<String, Json>>,
+}
+
+struct Evaluation<'a, 'c> {
+    cx: &'a FlowContext<'c>,
+    source: &'a str,
+    record: &'a Json,
+    previous: Option<&'a Json>,
+    vars: Vec<(String, Value)>,
+    documents: Vec<Document>,
+}
+
+impl<'a> Evaluation<'a, '_> {
+    fn env<'s>(&'s self, subject: Option<&'s Json>) -> Env<'s> {
+        Env {
+            record: Some(self.record),
+            sides: &[],
+            subject,
+            vars: &self.vars,
+            settings: &self.cx.plan.settings,
+            tables: &self.cx.plan.tables,
+            today: self.cx.today,
+            collections: self.cx.collections,
+            previous: self.previous,
+        }
+    }
+
+    fn eval(&self, expr: &PlanExpr) -> Result<Value, EvalError> {
+        evaluate(expr, &self.env(None))
+    }
+
+    /// `on X when …`: without a trigger a flow fires once per new record.
+    fn triggered(&self) -> Result<bool, EvalError> {
+        let Some(trigger) = &self.cx.flow.trigger else {
+            return Ok(self.previous.is_none());
+        };
+        let condition = |run: &Self| match &trigger.condition {
+            Some(c) => truthy(c, &run.env(Some(run.record))),
+            None => Ok(true),
+        };
+        match trigger.event.as_str() {
+            "created" => Ok(self.previous.is_none() && condition(self)?),
+            "any" => Ok(condition(self)?),
+            // Manual triggers fire from `ledgerlink push`; deletions are not listed by polling.
+            "requested" | "deleted" => Ok(false),
+            _ => condition(self),
+        }
+    }
+
+    /// `since`: the record's date (the profile's `since` or `updated_at` field) before it.
+    fn before_since(&self) -> Result<Option<String>, EvalError> {
+        let Some(since) = &self.cx.flow.since else {
+            return Ok(None);
+        };
+        let Value::Date(from) = self.eval(since)? else {
+            return Err(EvalError::new(
+                EvalErrorKind::TypeMismatch,
+                "`since` is not a date",
+            ));
+        };
+        let Some(source) = &self.cx.flow.source else {
+            return Ok(None);
+        };
+        let Some(field) = self
+            .cx
+            .entity(source)
+            .and_then(|e| e.since.clone().or_else(|| e.updated_at.clone()))
+        else {
+            return Ok(None);
+        };
+        let Some(text) = self.record.get(&field).and_then(Json::as_str) else {
+            return Ok(None);
+        };
+        let Ok(date) = Value::parse_date(text.get(..10).unwrap_or(text)) else {
+            return Ok(None);
+        };
+        Ok((date < from).then(|| format!("{field} {date} is before `since` {from}")))
+    }
+
+    fn steps(
+        &mut self,
+        steps: &[Step],
+        path: &str,
+        body: &mut Option<Body<'a>>,
+    ) -> Result<Control, EvalError> {
+        let depth = self.vars.len();
+        for (index, step) in steps.iter().enumerate() {
+            let here = format!("{path}/{index}");
+            if let Control::Stop(reason) = self.step(step, &here, body)? {
+                self.vars.truncate(depth);
+                return Ok(Control::Stop(reason));
+            }
+        }
+        // `let` bindings end with their block; documents stay.
+        self.vars.truncate(depth);
+        Ok(Control::Continue)
+    }
+
+    fn step(
+        &mut self,
+        step: &Step,
+        path: &str,
+        body: &mut Option<Body<'a>>,
+    ) -> Result<Control, EvalError> {
+        match step {
+            Step::Let {
+                name,
+                value: Some(expr),
+                ..
+            } => {
+                let value = self.eval(expr)?;
+                self.vars.push((name.clone(), value));
+            }
+            Step::Let {
+                name,
+                write: Some(write),
+                ..
+            } => {
+                let bound = self.write(write, path)?;
+                self.vars.push((name.clone(), bound));
+            }
+            Step::Let { .. } => {}
+            Step::Write { .. } => {
+                self.write(step, path)?;
+            }
+            Step::Split {
+                amount,
+                plan,
+                part,
+                body: steps,
+            } => {
+                let total = number(&self.eval(amount)?, "the amount of a split")?;
+                let (shares, labels) = plan_shares(&self.eval(plan)?)?;
+                let parts = split_amount(total, &shares, 2)
+                    .map_err(|e| EvalError::new(EvalErrorKind::BadArgument, e.to_string()))?;
+                for (i, amount) in parts.into_iter().enumerate() {
+                    // Amounts are in a currency with two decimals (øre, cents); see money.md.
+                    self.vars.push((
+                        part.clone(),
+                        part_value(amount, labels[i].clone(), i + 1, shares[i], 2),
+                    ));
+                    let control = self.steps(steps, &format!("{path}/part{}", i + 1), body)?;
+                    self.vars.pop();
+                    if let Control::Stop(reason) = control {
+                        return Ok(Control::Stop(reason));
+                    }
+                }
+            }
+            Step::When {
+                condition,
+                then,
+                otherwise,
+            } => {
+                let branch = if truthy(condition, &self.env(None))? {
+                    then
+                } else {
+                    otherwise
+                };
+                return self.steps(branch, path, body);
+            }
+            Step::Require { condition, message } => {
+                if !truthy(condition, &self.env(None))? {
+                    return Ok(Control::Stop(self.eval(message)?.to_plain_text()));
+                }
+            }
+            Step::Set { field, value } => {
+                let json = to_json(&self.eval(value)?);
+                if let Some(body) = body {
+                    match &mut body.current_line {
+                        Some(line) => line.insert(field.clone(), json),
+                        None => body.payload.insert(field.clone(), json),
+                    };
+                }
+            }
+            Step::Attach { value } => {
+                let json = to_json(&self.eval(value)?);
+                if let Some(body) = body {
+                    push(&mut body.payload, "$attachments", json);
+                }
+            }
+            Step::Settle { value } => {
+                let json = to_json(&self.eval(value)?);
+                if let Some(body) = body {
+                    body.payload.insert("$settle".into(), json);
+                }
+            }
+            Step::Line { body: steps } => return self.line(steps, path, body),
+            Step::LinesFor {
+                item,
+                list,
+                body: steps,
+            } => {
+                let items = list_of(self.eval(list)?);
+                for (i, value) in items.into_iter().enumerate() {
+                    self.vars.push((item.clone(), value));
+                    let control = self.line(steps, &format!("{path}/{i}"), body);
+                    self.vars.pop();
+                    if let Control::Stop(reason) = control? {
+                        return Ok(Control::Stop(reason));
+                    }
+                }
+            }
+            Step::LinesGroup {
+                list,
+                key,
+                group,
+                body: steps,
+            } => {
+                for (i, value) in group_by(&self.eval(list)?, key)?.into_iter().enumerate() {
+                    self.vars.push((group.clone(), value));
+                    let control = self.line(steps, &format!("{path}/{i}"), body);
+                    self.vars.pop();
+                    if let Control::Stop(reason) = control? {
+                        return Ok(Control::Stop(reason));
+                    }
+                }
+            }
+        }
+        Ok(Control::Continue)
+    }
+
+    /// One line of the document in `body`: its fields go into the entity's lines list.
+    fn line(
+        &mut self,
+        steps: &[Step],
+        path: &str,
+        body: &mut Option<Body<'a>>,
+    ) -> Result<Control, EvalError> {
+        let Some(current) = body.as_mut() else {
+            return Ok(Control::Continue);
+        };
+        let outer = current.current_line.replace(Map::new());
+        let control = self.steps(steps, path, body)?;
+        if let Some(current) = body.as_mut() {
+            let line = std::mem::replace(&mut current.current_line, outer).unwrap_or_default();
+            let field = current
+                .lines_field
+                .clone()
+                .unwrap_or_else(|| "lines".to_string());
+            push(&mut current.payload, &field, Json::Object(line));
+        }
+        Ok(control)
+    }
+
+    /// A document write; returns the value a `let` binds: the payload's fields plus `$ref`.
+    fn write(&mut self, step: &Step, path: &str) -> Result<Value, EvalError> {
+        let Step::Write {
+            kind,
+            target,
+            keys,
+            credit_for,
+            destination,
+            body: steps,
+        } = step
+        else {
+            return Ok(Value::Null);
+        };
+        let entity = self.cx.entity(target);
+        let lines_field = entity
+            .and_then(crate::check::lines_field)
+            .map(|(name, _)| name.to_string());
+        let mut body = Some(Body {
+            payload: Map::new(),
+            entity,
+            lines_field,
+            current_line: None,
+        });
+        let key_values: Vec<(String, Json)> = keys
+            .iter()
+            .map(|(field, value)| Ok((field.clone(), to_json(&self.eval(value)?))))
+            .collect::<Result<_, EvalError>>()?;
+        if let Some(body) = body.as_mut() {
+            for (field, value) in &key_values {
+                body.payload.insert(field.clone(), value.clone());
+            }
+        }
+        if let Control::Stop(reason) = self.steps(steps, path, &mut body)? {
+            return Err(EvalError::new(EvalErrorKind::BadArgument, reason));
+        }
+        let Body {
+            mut payload,
+            entity,
+            ..
+        } = body.unwrap_or(Body {
+            payload: Map::new(),
+            entity: None,
+            lines_field: None,
+            current_line: None,
+        });
+        if let Some(credited) = credit_for {
+            let credited = self.eval(credited)?;
+            payload.insert(
+                "$credit_for".into(),
+                serde_json::json!({ "source": self.source, "entity": target.entity, "record": to_json(&credited) }),
+            );
+        }
+        let destination = match destination {
+            Some(d) => Some(self.eval(d)?.to_plain_text()),
+            None => None,
+        };
+        if let Some(d) = &destination {
+            payload.insert("$destination".into(), Json::String(d.clone()));
+        }
+        let lookup = match key_values.as_slice() {
+            [] => entity.and_then(|e| external_lookup(e, &payload)),
+            [(field, value)] => Some(serde_json::json!({ "field": field, "value": value })),
+            many => Some(
+                serde_json::json!({ "all": many.iter().map(|(f, v)| serde_json::json!({ "field": f, "value": v })).collect::<Vec<_>>() }),
+            ),
+        };
+        let key = Document::key(self.cx.project, &self.cx.flow.name, self.source, path);
+        let mut depends_on = Vec::new();
+        super::document::references(&Json::Object(payload.clone()), &mut depends_on);
+        depends_on.sort();
+        depends_on.dedup();
+        let mut bound: IndexMap<String, Value> = payload
+            .iter()
+            .filter(|(k, _)| !k.starts_with('$'))
+            .filter_map(|(k, v)| Some((k.clone(), Value::from_json(v).ok()?)))
+            .collect();
+        bound.insert(REF.to_string(), Value::Text(key.clone()));
+        self.documents.push(Document {
+            key,
+            kind: *kind,
+            target: target.clone(),
+            payload,
+            lookup,
+            depends_on,
+            destination,
+        });
+        Ok(Value::Record(bound))
+    }
+}
+
+fn push(payload: &mut Map<String, Json>, field: &str, value: Json) {
+    match payload.get_mut(field) {
+        Some(Json::Array(items)) => items.push(value),
+        _ => {
+            payload.insert(field.to_string(), Json::Array(vec![value]));
+        }
+    }
+}
+
+fn number(value: &Value, what: &str) -> Result<Decimal, EvalError> {
+    match value {
+        Value::Number(n) => Ok(*n),
+        Value::Text(t) => t.trim().parse().map_err(|_| {
+            EvalError::new(
+                EvalErrorKind::TypeMismatch,
+                format!("{what} `{t}` is not a number"),
+            )
+        }),
+        other => Err(EvalError::new(
+            EvalErrorKind::TypeMismatch,
+            format!("{what} is {}, not a number", other.type_name()),
+        )),
+    }
+}
+
+/// A payment plan: `[20%, 80%]` or `[{ share: 20%, label: … }]` → shares and labels.
+fn plan_shares(plan: &Value) -> Result<(Vec<Decimal>, Vec<Value>), EvalError> {
+    let Value::List(items) = plan else {
+        return Err(EvalError::new(
+            EvalErrorKind::TypeMismatch,
+            "a payment plan is a list of shares",
+        ));
+    };
+    let mut shares = Vec::new();
+    let mut labels = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let (share, label) = match item {
+            Value::Record(fields) => (
+                fields.get("share").cloned().unwrap_or(Value::Null),
+                fields.get("label").cloned(),
+            ),
+            other => (other.clone(), None),
+        };
+        let share = match share {
+            Value::Percent(p) => p,
+            Value::Text(t) => t.trim().trim_end_matches('%').trim().parse().map_err(|_| {
+                EvalError::new(
+                    EvalErrorKind::TypeMismatch,
+                    format!("share `{t}` of the payment plan is not a percentage"),
+                )
+            })?,
+            Value::Number(n) => n,
+            other => {
+                return Err(EvalError::new(
+                    EvalErrorKind::TypeMismatch,
+                    format!(
+                        "share {} of the payment plan is {}",
+                        i + 1,
+                        other.type_name()
+                    ),
+                ))
+            }
+        };
+        shares.push(share);
+        labels.push(label.unwrap_or_else(|| Value::Text(format!("{}/{}", i + 1, items.len()))));
+    }
+    Ok((shares, labels))
+}
+
+fn list_of(value: Value) -> Vec<Value> {
+    match value {
+        Value::List(items) => items,
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
+/// The write kinds that make a new record every time they are sent.
+pub fn creates(kind: WriteKind) -> bool {
+    matches!(
+        kind,
+        WriteKind::Create | WriteKind::Post | WriteKind::Credit
+    )
+}

@@ -1,0 +1,587 @@
+//! Runtime: executes a project's plan against its systems with durable state.
+//!
+//! A run reads each flow's source records, compares them with their stored snapshots (only
+//! new or changed records are evaluated), evaluates the flow into documents, and records the
+//! snapshot and the documents' intents in one transaction of the state store. Then the
+//! delivery loop ([`deliver`]) sends every pending intent exactly once. A re-run with no source
+//! change reads, compares and writes nothing.
+
+pub mod deliver;
+pub mod document;
+pub mod flow;
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::{Path, PathBuf},
+};
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    connector::client::{Client, ConnectorError},
+    eval::{record::Collections, EvalError, EvalErrorKind},
+    plan::{self, PlanExpr, Step},
+    project::Project,
+    state::{EventKind, NewEvent, NewIntent, RecordKey, SourceStep, StateError, Store},
+};
+
+use document::Document;
+use flow::{evaluate_record, FlowContext, Outcome};
+
+/// How a run behaves.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Evaluate and report what would be written; write nothing, not even state.
+    pub dry_run: bool,
+    /// The date `today()` returns (default: the local date).
+    pub today: Option<NaiveDate>,
+    /// Write target documents as JSON files under this folder instead of calling the APIs.
+    pub sink: Option<PathBuf>,
+    /// State store URL overriding the project's `state:`.
+    pub state: Option<String>,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunReport {
+    /// Project name.
+    pub project: String,
+    /// Per flow.
+    pub flows: Vec<FlowReport>,
+    /// Syncs in the plan; two-way sync runs with issue #6 and is reported, not silently skipped.
+    pub syncs_not_run: Vec<String>,
+    /// Intents delivered in this run.
+    pub delivered: usize,
+    /// Intents that failed permanently in this run (dead letters).
+    pub failed: usize,
+    /// Intents still open (transient errors, unfinished dependencies).
+    pub pending: usize,
+    /// With `--dry-run`: the documents that would be written.
+    pub planned: Vec<PlannedWrite>,
+}
+
+/// Per-flow counts.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FlowReport {
+    /// Flow name.
+    pub name: String,
+    /// Source records read.
+    pub records: usize,
+    /// Records new or changed since the last run.
+    pub changed: usize,
+    /// Records whose trigger fired.
+    pub triggered: usize,
+    /// Records held back by `require` or `since`.
+    pub skipped: usize,
+    /// Records that could not be evaluated (bad data): logged with the reason, nothing sent.
+    pub failed: usize,
+    /// New documents recorded for delivery.
+    pub documents: usize,
+}
+
+/// A document a dry run would write.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedWrite {
+    /// Flow.
+    pub flow: String,
+    /// Source record.
+    pub source: String,
+    /// upsert / ensure / create / credit / post.
+    pub operation: String,
+    /// `system.Entity`.
+    pub target: String,
+    /// The body.
+    pub payload: Json,
+}
+
+/// Why a run could not go on (per-record problems are export-log events, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The state store failed.
+    #[error("state store: {0}")]
+    State(#[from] StateError),
+    /// A system could not be set up or read.
+    #[error("{0}")]
+    Connector(#[from] ConnectorError),
+    /// The project cannot run as written.
+    #[error("{0}")]
+    Project(String),
+    /// The async runtime could not start.
+    #[error("cannot start: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs every flow of a checked project once.
+pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, RuntimeError> {
+    let plan = plan::compile(project);
+    let name = plan
+        .project
+        .clone()
+        .unwrap_or_else(|| project_name(&project.dir));
+    let today = options
+        .today
+        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    let config = project
+        .config
+        .as_ref()
+        .ok_or_else(|| RuntimeError::Project("ledgerlink.yaml could not be read".into()))?;
+    let clients = clients(project, options.sink.as_deref())?;
+    let connectors: HashMap<String, String> = config
+        .systems
+        .iter()
+        .map(|(alias, s)| (alias.clone(), s.connector.clone()))
+        .collect();
+    let mut report = RunReport {
+        project: name.clone(),
+        syncs_not_run: plan.syncs.iter().map(|s| s.name.clone()).collect(),
+        ..RunReport::default()
+    };
+    let url = state_url(
+        options.state.as_deref().unwrap_or(&plan.state),
+        &project.dir,
+    );
+    // A dry run reads the state a real run would compare with, but never creates it.
+    let store = if options.dry_run && !state_exists(&url) {
+        None
+    } else {
+        Some(Store::open(&url).await?)
+    };
+    let writes = !options.dry_run;
+    for flow in &plan.flows {
+        let Some(source) = &flow.source else { continue };
+        let Some(source_client) = clients.get(&source.system) else {
+            continue;
+        };
+        let records = source_client.list(&source.entity, None).await?;
+        let collections = prefetch(flow, &clients).await?;
+        let cx = FlowContext {
+            project: &name,
+            plan: &plan,
+            flow,
+            profiles: &project.profiles,
+            connectors: &connectors,
+            today,
+            collections: &collections,
+        };
+        let mut flow_report = FlowReport {
+            name: flow.name.clone(),
+            records: records.len(),
+            ..FlowReport::default()
+        };
+        let bar = progress_bar(options.progress, records.len(), &flow.name);
+        for record in &records {
+            bar.inc(1);
+            let id = source_client
+                .id_of(&source.entity, record)
+                .unwrap_or_else(|| hash(record));
+            let source_name = format!("{}.{}:{id}", source.system, source.entity);
+            let key = RecordKey {
+                project: name.clone(),
+                system: source.system.clone(),
+                entity: source.entity.clone(),
+                id: id.clone(),
+            };
+            let digest = hash(record);
+            let previous = match &store {
+                Some(store) => store.snapshot(&key).await?,
+                None => None,
+            };
+            if previous.as_ref().is_some_and(|p| p.hash == digest) {
+                continue;
+            }
+            flow_report.changed += 1;
+            let outcome = evaluate_record(
+                &cx,
+                &source_name,
+                record,
+                previous.as_ref().map(|p| &p.fields),
+            );
+            let mut step = SourceStep {
+                snapshot: Some((key, record.clone(), digest)),
+                intents: Vec::new(),
+                events: Vec::new(),
+                watermark: None,
+            };
+            match outcome {
+                Ok(Outcome::NotTriggered) => {}
+                Ok(Outcome::Skipped(reason)) => {
+                    flow_report.triggered += 1;
+                    flow_report.skipped += 1;
+                    step.events.push(record_event(
+                        &name,
+                        &flow.name,
+                        &source_name,
+                        EventKind::Skipped,
+                        reason,
+                    ));
+                }
+                Ok(Outcome::Documents(documents)) => {
+                    flow_report.triggered += 1;
+                    flow_report.documents += documents.len();
+                    for document in &documents {
+                        if options.dry_run {
+                            report
+                                .planned
+                                .push(planned(&flow.name, &source_name, document));
+                        }
+                        step.intents
+                            .push(intent(&name, &flow.name, &source_name, document, &cx));
+                    }
+                }
+                Err(err) => {
+                    flow_report.failed += 1;
+                    let message = format!("{source_name} could not be evaluated: {err}");
+                    step.events.push(record_event(
+                        &name,
+                        &flow.name,
+                        &source_name,
+                        EventKind::Failed,
+                        message,
+                    ));
+                }
+            }
+            if let (Some(store), true) = (&store, writes) {
+                let outcome = store.commit_source(&step).await?;
+                // Intents that already existed (a record evaluated again) are not new documents.
+                flow_report.documents -= step.intents.len() - outcome.new_intents;
+            }
+        }
+        bar.finish_and_clear();
+        report.flows.push(flow_report);
+    }
+    if let (Some(store), true) = (&store, writes) {
+        deliver::deliver(store, &clients, &name, options.sink.is_some(), &mut report).await?;
+    }
+    Ok(report)
+}
+
+/// A client per system of the project. With a `sink`, the systems the plan writes to keep
+/// their records as JSON files under it instead of calling their APIs; systems that are only
+/// read (sources) are always read where they are.
+pub fn clients(
+    project: &Project,
+    sink: Option<&Path>,
+) -> Result<HashMap<String, Client>, RuntimeError> {
+    let config = project
+        .config
+        .as_ref()
+        .ok_or_else(|| RuntimeError::Project("ledgerlink.yaml could not be read".into()))?;
+    let written = written_systems(&plan::compile(project));
+    let mut clients = HashMap::new();
+    for (alias, system) in &config.systems {
+        let sink = sink.filter(|_| written.contains(alias));
+        let profile = project.profiles.get(&system.connector).ok_or_else(|| {
+            RuntimeError::Project(format!("no connector profile `{}`", system.connector))
+        })?;
+        clients.insert(
+            alias.clone(),
+            Client::new(alias, profile.clone(), system, &project.dir, sink)?,
+        );
+    }
+    Ok(clients)
+}
+
+/// The systems a plan writes to (flow documents and sync sides).
+fn written_systems(plan: &plan::Plan) -> HashSet<String> {
+    fn collect(steps: &[Step], out: &mut HashSet<String>) {
+        for step in steps {
+            match step {
+                Step::Write { target, body, .. } => {
+                    out.insert(target.system.clone());
+                    collect(body, out);
+                }
+                Step::Let {
+                    write: Some(write), ..
+                } => collect(std::slice::from_ref(write.as_ref()), out),
+                Step::Split { body, .. }
+                | Step::Line { body }
+                | Step::LinesFor { body, .. }
+                | Step::LinesGroup { body, .. } => collect(body, out),
+                Step::When {
+                    then, otherwise, ..
+                } => {
+                    collect(then, out);
+                    collect(otherwise, out);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = HashSet::new();
+    for flow in &plan.flows {
+        collect(&flow.steps, &mut out);
+    }
+    for sync in &plan.syncs {
+        out.insert(sync.left.system.clone());
+        out.insert(sync.right.system.clone());
+    }
+    out
+}
+
+/// The store of a project: a relative SQLite path is relative to the project folder.
+pub fn state_url(url: &str, project_dir: &Path) -> String {
+    match url.strip_prefix("sqlite://") {
+        Some(path) if !path.starts_with('/') && !path.starts_with(':') => {
+            let (file, query) = path
+                .split_once('?')
+                .map_or((path, None), |(f, q)| (f, Some(q)));
+            let joined = project_dir.join(file).display().to_string();
+            match query {
+                Some(q) => format!("sqlite://{joined}?{q}"),
+                None => format!("sqlite://{joined}"),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Does the store behind `url` exist already? (PostgreSQL databases always do.)
+fn state_exists(url: &str) -> bool {
+    match url.strip_prefix("sqlite://") {
+        Some(path) => Path::new(path.split('?').next().unwrap_or(path)).exists(),
+        None => true,
+    }
+}
+
+fn project_name(dir: &Path) -> String {
+    dir.canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "project".into())
+}
+
+/// Hex SHA-256 of a record's canonical JSON (keys in the order the source sent them).
+fn hash(record: &Json) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(record.to_string().as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn intent(
+    project: &str,
+    flow: &str,
+    source: &str,
+    document: &Document,
+    cx: &FlowContext<'_>,
+) -> NewIntent {
+    let idempotency = cx
+        .entity(&document.target)
+        .and_then(|e| e.idempotency.as_ref())
+        .and_then(|i| i.header.as_ref());
+    NewIntent {
+        key: document.key.clone(),
+        project: project.to_string(),
+        flow: flow.to_string(),
+        source: source.to_string(),
+        system: document.target.system.clone(),
+        entity: document.target.entity.clone(),
+        operation: document.operation().to_string(),
+        payload: Json::Object(document.payload.clone()),
+        lookup: document.lookup.clone(),
+        // One key per logical write, kept across retries: the document key itself.
+        idempotency_key: idempotency.map(|_| document.key.clone()),
+        depends_on: document.depends_on.clone(),
+    }
+}
+
+fn planned(flow: &str, source: &str, document: &Document) -> PlannedWrite {
+    PlannedWrite {
+        flow: flow.to_string(),
+        source: source.to_string(),
+        operation: document.operation().to_string(),
+        target: format!("{}.{}", document.target.system, document.target.entity),
+        payload: Json::Object(document.payload.clone()),
+    }
+}
+
+fn record_event(
+    project: &str,
+    flow: &str,
+    source: &str,
+    kind: EventKind,
+    message: String,
+) -> NewEvent {
+    NewEvent {
+        project: project.to_string(),
+        flow: Some(flow.to_string()),
+        kind,
+        source: Some(source.to_string()),
+        target: None,
+        intent: None,
+        message,
+        details: Json::Null,
+    }
+}
+
+fn progress_bar(show: bool, len: usize, flow: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg:20} {bar:40} {pos}/{len} records")
+    {
+        bar.set_style(style);
+    }
+    bar.set_message(flow.to_string());
+    bar
+}
+
+/// Records of the entities a flow searches with `find` / `exists`, read once per run.
+struct Prefetched(HashMap<(String, String), Vec<Json>>);
+
+impl Collections for Prefetched {
+    fn records(&self, system: &str, entity: &str) -> Result<Vec<Json>, EvalError> {
+        self.0
+            .get(&(system.to_string(), entity.to_string()))
+            .cloned()
+            .ok_or_else(|| {
+                EvalError::new(
+                    EvalErrorKind::BadArgument,
+                    format!("{system}.{entity} was not read"),
+                )
+            })
+    }
+}
+
+async fn prefetch(
+    flow: &plan::Flow,
+    clients: &HashMap<String, Client>,
+) -> Result<Prefetched, RuntimeError> {
+    let mut wanted = HashSet::new();
+    searched_entities(&flow.steps, &mut wanted);
+    let mut records = HashMap::new();
+    for (system, entity) in wanted {
+        if let Some(client) = clients.get(&system) {
+            let list = client.list(&entity, None).await?;
+            records.insert((system, entity), list);
+        }
+    }
+    Ok(Prefetched(records))
+}
+
+fn searched_entities(steps: &[Step], out: &mut HashSet<(String, String)>) {
+    for step in steps {
+        let mut exprs: Vec<&PlanExpr> = Vec::new();
+        let mut nested: Vec<&[Step]> = Vec::new();
+        match step {
+            Step::Let { value, write, .. } => {
+                exprs.extend(value);
+                if let Some(w) = write {
+                    searched_entities(std::slice::from_ref(w.as_ref()), out);
+                }
+            }
+            Step::Write {
+                keys,
+                credit_for,
+                destination,
+                body,
+                ..
+            } => {
+                exprs.extend(keys.iter().map(|(_, v)| v));
+                exprs.extend(credit_for);
+                exprs.extend(destination);
+                nested.push(body);
+            }
+            Step::Split {
+                amount, plan, body, ..
+            } => {
+                exprs.extend([amount, plan]);
+                nested.push(body);
+            }
+            Step::When {
+                condition,
+                then,
+                otherwise,
+            } => {
+                exprs.push(condition);
+                nested.extend([then.as_slice(), otherwise.as_slice()]);
+            }
+            Step::Require { condition, message } => exprs.extend([condition, message]),
+            Step::Settle { value } | Step::Attach { value } => exprs.push(value),
+            Step::Line { body } => nested.push(body),
+            Step::LinesFor { list, body, .. } | Step::LinesGroup { list, body, .. } => {
+                exprs.push(list);
+                nested.push(body);
+            }
+            Step::Set { value, .. } => exprs.push(value),
+        }
+        for expr in exprs {
+            searched_in(expr, out);
+        }
+        for body in nested {
+            searched_entities(body, out);
+        }
+    }
+}
+
+fn searched_in(expr: &PlanExpr, out: &mut HashSet<(String, String)>) {
+    if let PlanExpr::Find { entity, .. } | PlanExpr::Exists { entity, .. } = expr {
+        out.insert((entity.system.clone(), entity.entity.clone()));
+    }
+    for child in children(expr) {
+        searched_in(child, out);
+    }
+}
+
+/// The sub-expressions of an expression.
+fn children(expr: &PlanExpr) -> Vec<&PlanExpr> {
+    match expr {
+        PlanExpr::Find { filter, .. } | PlanExpr::Exists { filter, .. } => {
+            filter.iter().map(|f| f.as_ref()).collect()
+        }
+        PlanExpr::Text { parts }
+        | PlanExpr::List { items: parts }
+        | PlanExpr::Call { args: parts, .. } => parts.iter().collect(),
+        PlanExpr::Lookup { key, .. } => vec![key],
+        PlanExpr::Index { base, index } => vec![base, index],
+        PlanExpr::Binary { left, right, .. } => vec![left, right],
+        PlanExpr::Becomes { field, value } => vec![field, value],
+        PlanExpr::Member { base, .. } => vec![base],
+        PlanExpr::Unary { operand, .. } => vec![operand],
+        PlanExpr::Changed { field } => vec![field],
+        PlanExpr::Method { receiver, args, .. } => {
+            std::iter::once(receiver.as_ref()).chain(args).collect()
+        }
+        PlanExpr::If {
+            condition,
+            then,
+            otherwise,
+        } => vec![condition, then, otherwise],
+        PlanExpr::RecordLiteral { fields } => fields.iter().map(|(_, v)| v).collect(),
+        PlanExpr::Literal { .. }
+        | PlanExpr::Var { .. }
+        | PlanExpr::Setting { .. }
+        | PlanExpr::Record { .. }
+        | PlanExpr::Side { .. }
+        | PlanExpr::Field { .. } => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_sqlite_paths_follow_the_project() {
+        let dir = Path::new("/projects/acme");
+        assert_eq!(
+            state_url("sqlite://state.db", dir),
+            "sqlite:///projects/acme/state.db"
+        );
+        assert_eq!(
+            state_url("sqlite:///var/lib/x.db", dir),
+            "sqlite:///var/lib/x.db"
+        );
+        assert_eq!(state_url("postgres://u@h/db", dir), "postgres://u@h/db");
+    }
+}

@@ -1,0 +1,225 @@
+//! Snapshots, watermarks and links: what the store remembers about records.
+
+use sqlx::any::AnyRow;
+
+use super::{failed, get, json_value, now, Link, RecordKey, Snapshot, StateError, Store};
+
+impl Store {
+    /// The last snapshot of a source record, if it was seen before.
+    pub async fn snapshot(&self, key: &RecordKey) -> Result<Option<Snapshot>, StateError> {
+        let row = sqlx::query(
+            "SELECT fields, hash, seen_at FROM snapshots \
+             WHERE project = $1 AND system = $2 AND entity = $3 AND record_id = $4",
+        )
+        .bind(&key.project)
+        .bind(&key.system)
+        .bind(&key.entity)
+        .bind(&key.id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(failed("cannot read snapshot"))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let fields: String = get(&row, "fields")?;
+        Ok(Some(Snapshot {
+            fields: json_value(&fields, "snapshot fields")?,
+            hash: get(&row, "hash")?,
+            seen_at: get(&row, "seen_at")?,
+        }))
+    }
+
+    /// The listing cursor of a project's source entity, if one was committed.
+    pub async fn watermark(
+        &self,
+        project: &str,
+        system: &str,
+        entity: &str,
+    ) -> Result<Option<String>, StateError> {
+        sqlx::query_scalar(
+            "SELECT value FROM watermarks WHERE project = $1 AND system = $2 AND entity = $3",
+        )
+        .bind(project)
+        .bind(system)
+        .bind(entity)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(failed("cannot read watermark"))
+    }
+
+    /// Links two records (`created_at` is assigned by the store). Linking the same pair again
+    /// is accepted; linking a record that already has another partner in this sync (on either
+    /// side) is a [`StateErrorKind::Conflict`](super::StateErrorKind::Conflict): links are
+    /// never re-pointed silently.
+    pub async fn link(&self, link: &Link) -> Result<(), StateError> {
+        if link.left_system == link.right_system && link.left_id == link.right_id {
+            return Err(StateError::conflict(format!(
+                "cannot link {}:{} to itself",
+                link.left_system, link.left_id
+            )));
+        }
+        let at = now();
+        let mut tx = self.begin().await?;
+        let mut inserted = 0;
+        for (system, id, side, partner_system, partner_id) in [
+            (
+                &link.left_system,
+                &link.left_id,
+                "left",
+                &link.right_system,
+                &link.right_id,
+            ),
+            (
+                &link.right_system,
+                &link.right_id,
+                "right",
+                &link.left_system,
+                &link.left_id,
+            ),
+        ] {
+            inserted += sqlx::query(
+                "INSERT INTO links (project, sync, system, record_id, side, partner_system, \
+                 partner_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (project, sync, system, record_id) DO NOTHING",
+            )
+            .bind(&link.project)
+            .bind(&link.sync)
+            .bind(system)
+            .bind(id)
+            .bind(side)
+            .bind(partner_system)
+            .bind(partner_id)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed("cannot store link"))?
+            .rows_affected();
+        }
+        if inserted == 2 {
+            return tx.commit().await.map_err(failed("cannot commit link"));
+        }
+        tx.rollback()
+            .await
+            .map_err(failed("cannot roll back link"))?;
+
+        let left = self
+            .partner(&link.project, &link.sync, &link.left_system, &link.left_id)
+            .await?;
+        let right = self
+            .partner(
+                &link.project,
+                &link.sync,
+                &link.right_system,
+                &link.right_id,
+            )
+            .await?;
+        let same = |existing: &Option<Link>| {
+            existing.as_ref().is_some_and(|e| {
+                (&e.left_system, &e.left_id, &e.right_system, &e.right_id)
+                    == (
+                        &link.left_system,
+                        &link.left_id,
+                        &link.right_system,
+                        &link.right_id,
+                    )
+            })
+        };
+        if same(&left) && same(&right) {
+            return Ok(());
+        }
+        let describe = |system: &str, id: &str, existing: &Option<Link>| {
+            existing.as_ref().map(|e| {
+                let (partner_system, partner_id) = if e.left_system == system && e.left_id == id {
+                    (&e.right_system, &e.right_id)
+                } else {
+                    (&e.left_system, &e.left_id)
+                };
+                format!("{system}:{id} is already linked to {partner_system}:{partner_id}")
+            })
+        };
+        let reasons: Vec<String> = [
+            describe(&link.left_system, &link.left_id, &left),
+            describe(&link.right_system, &link.right_id, &right),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        Err(StateError::conflict(format!(
+            "cannot link {}:{} with {}:{} in sync {}: {}",
+            link.left_system,
+            link.left_id,
+            link.right_system,
+            link.right_id,
+            link.sync,
+            if reasons.is_empty() {
+                "the link changed meanwhile".to_string()
+            } else {
+                reasons.join("; ")
+            }
+        )))
+    }
+
+    /// Every link of a sync, ordered by left system and id.
+    pub async fn links(&self, project: &str, sync: &str) -> Result<Vec<Link>, StateError> {
+        let rows = sqlx::query(
+            "SELECT project, sync, system, record_id, side, partner_system, partner_id, \
+             created_at FROM links WHERE project = $1 AND sync = $2 AND side = 'left' \
+             ORDER BY system, record_id",
+        )
+        .bind(project)
+        .bind(sync)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed("cannot read links"))?;
+        rows.iter().map(link_from_row).collect()
+    }
+
+    /// The link of a record in a sync, whichever side it is on.
+    pub async fn partner(
+        &self,
+        project: &str,
+        sync: &str,
+        system: &str,
+        id: &str,
+    ) -> Result<Option<Link>, StateError> {
+        let row = sqlx::query(
+            "SELECT project, sync, system, record_id, side, partner_system, partner_id, \
+             created_at FROM links \
+             WHERE project = $1 AND sync = $2 AND system = $3 AND record_id = $4",
+        )
+        .bind(project)
+        .bind(sync)
+        .bind(system)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(failed("cannot read link"))?;
+        row.as_ref().map(link_from_row).transpose()
+    }
+}
+
+/// A link from the row of one of its ends.
+fn link_from_row(row: &AnyRow) -> Result<Link, StateError> {
+    let side: String = get(row, "side")?;
+    let end: (String, String) = (get(row, "system")?, get(row, "record_id")?);
+    let partner: (String, String) = (get(row, "partner_system")?, get(row, "partner_id")?);
+    let ((left_system, left_id), (right_system, right_id)) = match side.as_str() {
+        "left" => (end, partner),
+        "right" => (partner, end),
+        other => {
+            return Err(StateError::query(
+                "unknown link side",
+                format_args!("{other:?}"),
+            ))
+        }
+    };
+    Ok(Link {
+        project: get(row, "project")?,
+        sync: get(row, "sync")?,
+        left_system,
+        left_id,
+        right_system,
+        right_id,
+        created_at: get(row, "created_at")?,
+    })
+}

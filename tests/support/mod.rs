@@ -1,0 +1,45 @@
+//! Support for end-to-end tests: a stateful fake REST server driven by a connector profile
+//! ([`FakeServer`]), the `ledgerlink` binary under test, and throw-away copies of example
+//! projects. Include it with `mod support;`.
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+mod fake_rest;
+mod fake_server;
+
+use std::path::{Path, PathBuf};
+
+pub use fake_server::{FakeServer, Fault, Match, RequestLog};
+
+/// The `ledgerlink` binary Cargo built for these tests.
+pub fn ledgerlink_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ledgerlink"))
+}
+
+/// A temporary copy of `examples/<example>/`, so a run never writes into the repository. The
+/// folder is removed when the returned value is dropped.
+pub fn temp_project(example: &str) -> tempfile::TempDir {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(example);
+    assert!(source.is_dir(), "no example project {}", source.display());
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("ledgerlink-{example}-"))
+        .tempdir()
+        .expect("a temporary folder");
+    copy_dir(&source, dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read example folder") {
+        let entry = entry.expect("folder entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
