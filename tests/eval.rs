@@ -52,7 +52,7 @@ flow quotes {
   on winner.Quote when ConvertedToOrder becomes true and Status == "Accepted"
   since settings.from_date
 
-  let title = "Tilbud {winner.Quote.Number} ({winner.Quote.Date}) – {winner.Quote.Customer.Name}: {winner.Quote.Total} {winner.Quote.Currency}{winner.Quote.Missing}"
+  let title = "Tilbud {winner.Quote.Number} ({winner.Quote.Date}) – {winner.Quote.Customer.Name}: {winner.Quote.Total} {winner.Quote.Currency}{winner.Quote.Customer.OrgNumber}"
   let amounts = winner.Quote.Lines.Amount
   let net = sum(winner.Quote.Lines.Amount)
   let reconciles = sum(winner.Quote.Lines.Amount) == winner.Quote.Total
@@ -61,15 +61,13 @@ flow quotes {
   let vat = round(winner.Quote.Total * 25%)
   let vat_by_setting = round(winner.Quote.Total * settings.vat_rate)
   let credit = -winner.Quote.Total
-  let currency = winner.Quote.Missing ?? settings.fallback_currency
-  let present = winner.Quote.Currency ?? settings.fallback_currency
+  let currency = winner.Quote.Currency ?? settings.fallback_currency
   let first_account = group_accounts[first(winner.Quote.Lines.ProductGroup)]
   let unknown_account = group_accounts["NOPE"]
-  let null_account = group_accounts[winner.Quote.Missing]
+  let null_account = group_accounts[winner.Quote.Customer.OrgNumber]
   let second_amount = winner.Quote.Lines[1].Amount
   let far_line = winner.Quote.Lines[99]
   let city = winner.Quote.Customer.Address.City
-  let no_field = winner.Quote.Customer.Name.Deeper
   let labels = settings.payment_plan.label
   let shares = sum(settings.payment_plan.share)
   let started = settings.from_date <= winner.Quote.Date
@@ -212,9 +210,11 @@ fn lets_give(record: &serde_json::Value, expected: &[(&str, &str)]) {
 
 #[test]
 fn interpolation_paths_and_lookups_on_a_real_quote() {
-    let quote = &quotes()[0];
+    // A private customer: no organisation number (null interpolates as nothing).
+    let mut quote = quotes()[0].clone();
+    quote["Customer"]["OrgNumber"] = serde_json::Value::Null;
     lets_give(
-        quote,
+        &quote,
         &[
             (
                 "title",
@@ -232,14 +232,12 @@ fn interpolation_paths_and_lookups_on_a_real_quote() {
             ("vat_by_setting", "26176.43"),
             ("credit", "-104705.73"),
             ("currency", r#""NOK""#),
-            ("present", r#""NOK""#),
             ("first_account", "3000"),
             ("unknown_account", "3099"),
             ("null_account", "3099"),
             ("second_amount", r#""12399.90""#),
             ("far_line", "null"),
             ("city", r#""Lillehammer""#),
-            ("no_field", "null"),
             ("labels", r#"["Forskudd", "Ved levering"]"#),
             ("shares", "100%"),
             ("started", "true"),
@@ -260,6 +258,9 @@ fn interpolation_paths_and_lookups_on_a_real_quote() {
 fn another_quote_finds_no_customer() {
     let mut quote = quotes()[1].clone();
     quote["Customer"]["Number"] = "K-00000".into();
+    // No currency: `??` falls back to the setting. An unknown key finds the `_` row.
+    quote.as_object_mut().unwrap().remove("Currency");
+    quote["Customer"]["OrgNumber"] = "999".into();
     lets_give(
         &quote,
         &[
@@ -268,6 +269,8 @@ fn another_quote_finds_no_customer() {
             ("first_account", "3000"),
             ("big", "false"),
             ("net", "10000.01"),
+            ("currency", r#""NOK""#),
+            ("null_account", "3099"),
         ],
     );
 }
@@ -298,23 +301,22 @@ fn grouped_lines_take_each_parts_share() {
     let Value::List(parts) = evaluate(plan_expr, &env).unwrap() else {
         panic!("the payment plan is a list")
     };
-    let lines_expr = steps
+    let Some(Step::Write { body: sale, .. }) = body.first() else {
+        panic!("the split creates a sale")
+    };
+    let (list, key, line) = sale
         .iter()
         .find_map(|s| match s {
-            Step::Split { body, .. } => body.iter().find_map(|s| match s {
-                Step::Write { body, .. } => body.iter().find_map(|s| match s {
-                    Step::LinesGroup { list, key, .. } => Some((list, key)),
-                    _ => None,
-                }),
-                _ => None,
-            }),
+            Step::LinesGroup {
+                list, key, body, ..
+            } => Some((list, key, body)),
             _ => None,
         })
         .expect("lines group");
-    let groups = group_by(&evaluate(lines_expr.0, &env).unwrap(), lines_expr.1).unwrap();
+    let groups = group_by(&evaluate(list, &env).unwrap(), key).unwrap();
     assert_eq!(groups.len(), 5);
-    let price = set_expr(body, "unit_price").expect("unit_price");
-    let description = set_expr(body, "description").expect("description");
+    let price = set_expr(line, "unit_price").expect("unit_price");
+    let description = set_expr(line, "description").expect("description");
     let mut prices = Vec::new();
     for (i, part) in parts.iter().enumerate() {
         let Value::Record(fields) = part else {
@@ -747,6 +749,36 @@ fn money_md_counterexample_fixing_rows_first_is_infeasible() {
     }
 }
 
+/// Tables found by the random search below on which "rows first" (largest remainder on the
+/// total, then round the cells) has no solution, as money.md warns.
+#[test]
+fn rows_first_fails_where_controlled_rounding_does_not() {
+    let cases: [(&[i128], &[i128]); 6] = [
+        (&[16, 48, 50], &[2, 5, 6, 5, 2]),
+        (&[66, 45], &[2, 6, 6, 5, 5, 6]),
+        (&[38, 35], &[5, 3, 3, 5, 5]),
+        (&[18, 11], &[6, 5, 5, 6, 5]),
+        (&[1735, -1846], &[6, 5, 6, 6, 5, 5, 5]),
+        (&[-1216, -1308], &[3, 2, 6, 3, 2, 6, 2]),
+    ];
+    for (groups, weights) in cases {
+        let amounts: Vec<Decimal> = groups.iter().map(|g| amount(*g, 2)).collect();
+        let exact: Vec<Decimal> = weights.iter().map(|w| Decimal::from(*w as i64)).collect();
+        let total = amount(groups.iter().sum(), 2);
+        let rows_first: Vec<i128> = split_amount_by_weights(total, &exact, 2)
+            .unwrap()
+            .iter()
+            .map(|r| to_units(*r, 2))
+            .collect();
+        assert!(
+            !some_rounding_has_rows(groups, weights, &rows_first),
+            "{groups:?} {weights:?}"
+        );
+        let table = split_table_by_weights(&amounts, &exact, 2).unwrap();
+        check_table(groups, weights, &to_units_table(&table));
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Splits: properties
 
@@ -908,23 +940,30 @@ proptest! {
     }
 }
 
-/// money.md: about one table in 20 000–40 000 defeats "rows first". Many small tables with
-/// odd exact shares and mixed-sign groups, from a fixed-seed generator so a failure repeats.
+/// money.md: about one table in 20 000–40 000 defeats "rows first". Many tables with odd
+/// exact shares, tiny and mixed-sign groups, from a fixed-seed generator so a failure
+/// repeats; with these settings the seed meets several such tables.
 #[test]
-fn many_small_tables_with_odd_shares() {
+fn many_random_tables_with_odd_shares() {
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = |bound: u64| {
         // xorshift64*
         state ^= state >> 12;
         state ^= state << 25;
         state ^= state >> 27;
-        state.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound
+        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound) as i128
     };
-    for _ in 0..60_000 {
-        let parts = 2 + next(6) as usize;
-        let weights: Vec<i128> = (0..parts).map(|_| 1 + next(7) as i128).collect();
-        let group_count = 1 + next(3) as usize;
-        let groups: Vec<i128> = (0..group_count).map(|_| next(80) as i128 - 20).collect();
+    for i in 0..100_000 {
+        // Alternately: few parts and two small groups; many parts and mixed-sign groups.
+        let (parts, weight, group_count, low, high) = if i % 2 == 0 {
+            (2 + next(4), 6, 1 + next(2), 0, 40)
+        } else {
+            (2 + next(6), 7, 1 + next(6), -5_000, 5_000)
+        };
+        let weights: Vec<i128> = (0..parts).map(|_| 1 + next(weight)).collect();
+        let groups: Vec<i128> = (0..group_count)
+            .map(|_| low + next((high - low) as u64))
+            .collect();
         let amounts: Vec<Decimal> = groups.iter().map(|g| amount(*g, 2)).collect();
         let exact: Vec<Decimal> = weights.iter().map(|w| Decimal::from(*w as i64)).collect();
         let table = split_table_by_weights(&amounts, &exact, 2).unwrap();

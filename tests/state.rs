@@ -202,6 +202,15 @@ async fn opening_twice_keeps_the_data_and_migrates_once() {
         store.commit_source(&step).await.expect("commit");
         store.close().await;
 
+        if db.backend == Backend::Sqlite {
+            let mut conn = AnyConnection::connect(&db.url).await.expect("connect");
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut conn)
+                .await
+                .expect("journal mode");
+            assert_eq!(mode, "wal");
+            conn.close().await.expect("close");
+        }
         let again = db.open().await;
         let third = db.open().await;
         assert!(again.intent("a").await.expect("read").is_some());
@@ -230,10 +239,8 @@ async fn memory_store_and_bad_urls() {
     );
     // Clones share the one in-memory database.
     let clone = store.clone();
-    let (a, b) = tokio::join!(
-        clone.intents("p", None),
-        store.events("p", &EventFilter::default())
-    );
+    let filter = EventFilter::default();
+    let (a, b) = tokio::join!(clone.intents("p", None), store.events("p", &filter));
     assert_eq!(a.expect("intents").len(), 2);
     assert_eq!(b.expect("events").len(), 1);
 
@@ -947,6 +954,68 @@ async fn concurrent_commits_never_duplicate() {
         assert_eq!(events.len(), TASKS * STEPS);
         let ids: BTreeSet<i64> = events.iter().map(|e| e.id).collect();
         assert_eq!(ids.len(), TASKS * STEPS, "event ids are unique");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn concurrent_opens_and_links() {
+    each_backend(|db| async move {
+        // Several processes opening a new database at once: all succeed, migrations run once.
+        let opens: Vec<_> = (0..4)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move { db.open().await })
+            })
+            .collect();
+        let mut stores = Vec::new();
+        for open in opens {
+            stores.push(open.await.expect("open"));
+        }
+
+        // Workers linking overlapping pairs, in both orientations: each one either links or
+        // is refused with a conflict, never fails otherwise, and no record gets two partners.
+        let mut tasks = Vec::new();
+        for task in 0..8usize {
+            let store = stores[task % stores.len()].clone();
+            tasks.push(tokio::spawn(async move {
+                let mut made = 0;
+                for i in 0..12usize {
+                    let (a, b) = ((task + i) % 5, (task * 3 + i) % 5);
+                    let mut l = link(&format!("c{a}"), &format!("e{b}"));
+                    if (task + i) % 2 == 1 {
+                        std::mem::swap(&mut l.left_system, &mut l.right_system);
+                        std::mem::swap(&mut l.left_id, &mut l.right_id);
+                    }
+                    match store.link(&l).await {
+                        Ok(()) => made += 1,
+                        Err(e) => assert_eq!(e.kind, StateErrorKind::Conflict, "{e}"),
+                    }
+                }
+                made
+            }));
+        }
+        for task in tasks {
+            task.await.expect("task");
+        }
+        let links = stores[0].links("p", "customers").await.expect("links");
+        let mut ends = BTreeSet::new();
+        for l in &links {
+            assert!(
+                ends.insert((l.left_system.clone(), l.left_id.clone())),
+                "{l:?}"
+            );
+            assert!(
+                ends.insert((l.right_system.clone(), l.right_id.clone())),
+                "{l:?}"
+            );
+            let partner = stores[1]
+                .partner("p", "customers", &l.right_system, &l.right_id)
+                .await
+                .expect("partner");
+            assert_eq!(partner.as_ref(), Some(l));
+        }
+        assert!(!links.is_empty());
     })
     .await;
 }

@@ -90,3 +90,9 @@ fn block_on<T>(
         .build()?;
     runtime.block_on(future)
 }
+
+/// A path given on the command line, made absolute against the working directory (a sink is
+/// where the command runs, not inside the project).
+fn absolute(path: &std::path::Path) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}

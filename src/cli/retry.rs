@@ -50,7 +50,8 @@ pub fn run(args: Args) -> Exit {
         for intent in &chosen {
             store.retry_intent(&intent.key).await?;
         }
-        let clients = runtime::clients(&project, args.sink.as_deref())?;
+        let sink = args.sink.as_deref().map(super::absolute);
+        let clients = runtime::clients(&project, sink.as_deref())?;
         let mut report = RunReport {
             project: name.clone(),
             ..RunReport::default()

@@ -55,7 +55,7 @@ pub fn run(args: Args) -> Exit {
     let options = RunOptions {
         dry_run: args.dry_run,
         today: args.today,
-        sink: args.sink.clone(),
+        sink: args.sink.as_deref().map(super::absolute),
         state: args.state.clone(),
         progress: matches!(args.format, Format::Human) && output::color(),
     };
@@ -71,7 +71,12 @@ pub fn run(args: Args) -> Exit {
     match result {
         Ok((report, events)) => {
             print_report(&report, &events, args.format, args.dry_run);
-            if report.failed > 0 || report.flows.iter().any(|f| f.failed > 0) {
+            if report.failed > 0
+                || report
+                    .flows
+                    .iter()
+                    .any(|f| f.failed > 0 || f.unreadable.is_some())
+            {
                 Exit::Findings
             } else {
                 Exit::Clean
@@ -125,6 +130,10 @@ fn print_report(report: &RunReport, events: &[crate::state::Event], format: Form
         }
     );
     for flow in &report.flows {
+        if let Some(reason) = &flow.unreadable {
+            println!("  flow {:<24} NOT RUN: {reason}", flow.name);
+            continue;
+        }
         println!(
             "  flow {:<24} {} records, {} new or changed, {} triggered, {} held back, {} bad, {} documents",
             flow.name, flow.records, flow.changed, flow.triggered, flow.skipped, flow.failed, flow.documents

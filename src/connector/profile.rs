@@ -284,6 +284,10 @@ pub struct Entity {
     /// Custom fields addressed as `x.custom[key]`.
     #[serde(default)]
     pub custom_fields: Option<CustomFields>,
+    /// Records may carry fields the profile does not list (generic file records): rules may
+    /// name any field, whose type is then unknown to the checker.
+    #[serde(default)]
+    pub open: bool,
     /// Fields by name.
     pub fields: IndexMap<String, Field>,
 }

@@ -249,7 +249,8 @@ pub fn truthy(expr: &PlanExpr, env: &Env) -> Result<bool, EvalError> {
 
 /// The value the split binds as its part variable: `amount`, `label`, `index` (from 1) and
 /// `share` (a percentage), plus the hidden [`PART_SCALE_FIELD`] holding `scale`, the
-/// currency's decimals, which makes `part.share(x)` available.
+/// currency's decimals, which makes `part.share(x)` available: `x × share` rounded to
+/// `scale` decimals **half away from zero**.
 pub fn part_value(
     amount: Decimal,
     label: Value,
@@ -538,7 +539,7 @@ fn call(function: &str, args: &[PlanExpr], env: &Env) -> Result<Value, EvalError
             "sum" => items.iter_mut().for_each(|item| {
                 coerce_argument(Kind::Number, item);
             }),
-            "min" | "max" if items.iter().all(|item| reads_as_number(item)) => {
+            "min" | "max" if items.iter().all(reads_as_number) => {
                 items
                     .iter_mut()
                     .for_each(|item| coerce_argument(Kind::Number, item));

@@ -82,6 +82,8 @@ pub struct FlowReport {
     pub failed: usize,
     /// New documents recorded for delivery.
     pub documents: usize,
+    /// Why the flow's records could not be read, when they could not.
+    pub unreadable: Option<String>,
 }
 
 /// A document a dry run would write.
@@ -157,8 +159,33 @@ pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, R
         let Some(source_client) = clients.get(&source.system) else {
             continue;
         };
-        let records = source_client.list(&source.entity, None).await?;
-        let collections = prefetch(flow, &clients).await?;
+        // A source or lookup that cannot be read stops this flow, not the run.
+        let read = async {
+            Ok::<_, RuntimeError>((
+                source_client.list(&source.entity, None).await?,
+                prefetch(flow, &clients).await?,
+            ))
+        };
+        let (records, collections) = match read.await {
+            Ok(read) => read,
+            Err(err) => {
+                report.flows.push(FlowReport {
+                    name: flow.name.clone(),
+                    unreadable: Some(err.to_string()),
+                    ..FlowReport::default()
+                });
+                if let (Some(store), true) = (&store, writes) {
+                    let message = format!("flow {} could not read its records: {err}", flow.name);
+                    store
+                        .log(&NewEvent {
+                            details: Json::Null,
+                            ..record_event(&name, &flow.name, "", EventKind::Failed, message)
+                        })
+                        .await?;
+                }
+                continue;
+            }
+        };
         let cx = FlowContext {
             project: &name,
             plan: &plan,
@@ -278,12 +305,32 @@ pub fn clients(
         let profile = project.profiles.get(&system.connector).ok_or_else(|| {
             RuntimeError::Project(format!("no connector profile `{}`", system.connector))
         })?;
+        let system = with_endpoint_override(alias, system);
         clients.insert(
             alias.clone(),
-            Client::new(alias, profile.clone(), system, &project.dir, sink)?,
+            Client::new(alias, profile.clone(), &system, &project.dir, sink)?,
         );
     }
     Ok(clients)
+}
+
+/// `LEDGERLINK_ENDPOINT_<ALIAS>=http://…` points a system at another server (a staging
+/// account, or a test's fake server) without touching the project file.
+fn with_endpoint_override(
+    alias: &str,
+    system: &crate::project::SystemConfig,
+) -> crate::project::SystemConfig {
+    let mut system = system.clone();
+    let variable = format!(
+        "LEDGERLINK_ENDPOINT_{}",
+        alias.to_uppercase().replace('-', "_")
+    );
+    if let Ok(url) = std::env::var(variable) {
+        system
+            .options
+            .insert("url".into(), serde_yaml_ng::Value::String(url));
+    }
+    system
 }
 
 /// The systems a plan writes to (flow documents and sync sides).

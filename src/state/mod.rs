@@ -28,8 +28,9 @@
 //!   that remembers the last event id it saw never misses a later one, which an identity column
 //!   (numbers taken at insert, committed in any order) would not guarantee. Locks are always
 //!   taken in the order snapshot row → intents counter → events counter → watermark row, so
-//!   concurrent steps cannot deadlock. Intent sequences have no gaps; event and suggestion ids
-//!   may have gaps only where a re-suggested pair reused its row.
+//!   concurrent steps cannot deadlock. Intent sequences and event ids have no gaps (a rolled-back
+//!   transaction rolls its numbers back too); a suggestion id is skipped where a re-suggested
+//!   pair kept its row.
 //! - On SQLite every write transaction starts with `BEGIN IMMEDIATE` (the write lock is taken at
 //!   once and waited for with a 30 s busy timeout, never upgraded mid-transaction), file
 //!   databases run in WAL mode with `synchronous = FULL`; `sqlite::memory:` uses a single
@@ -53,7 +54,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{Any, AnyConnection, AnyPool, Row, SqlSafeStr, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Row, SqlSafeStr, Transaction};
 
 /// The migrations, embedded at compile time: (version, description, SQL). Versions and
 /// descriptions follow the file names `migrations/<version>_<description>.sql`, so checksums
@@ -105,14 +106,25 @@ impl Store {
                 };
                 (options.connect(&url).await, memory)
             }
-            Backend::Postgres => (
-                AnyPoolOptions::new()
-                    .max_connections(10)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect(url)
-                    .await,
-                false,
-            ),
+            Backend::Postgres => {
+                // One direct connection first: the pool retries refused connections until its
+                // acquire timeout, but a wrong URL or a stopped server should fail at once.
+                let probe = match AnyConnection::connect(url).await {
+                    Ok(conn) => conn.close().await,
+                    Err(e) => Err(e),
+                };
+                let pool = match probe {
+                    Ok(()) => {
+                        AnyPoolOptions::new()
+                            .max_connections(10)
+                            .acquire_timeout(Duration::from_secs(30))
+                            .connect(url)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
+                (pool, false)
+            }
         };
         let pool = pool.map_err(|e| {
             StateError::new(
@@ -149,9 +161,14 @@ impl Store {
                 false,
             ));
         }
-        Migrator::with_migrations(migrations)
-            .run(&self.pool)
-            .await
+        let migrator = Migrator::with_migrations(migrations);
+        let mut outcome = migrator.run(&self.pool).await;
+        if outcome.is_err() && self.backend == Backend::Sqlite {
+            // SQLite has no migration lock: when two processes open a new file at once, the
+            // one that lost the race fails; run again, now seeing the migrations applied.
+            outcome = migrator.run(&self.pool).await;
+        }
+        outcome
             .map_err(|e| StateError::new(StateErrorKind::Migrate, format!("cannot migrate: {e}")))
     }
 
@@ -208,7 +225,7 @@ fn sqlite_url(url: &str) -> (String, bool) {
     let params: Vec<&str> = query
         .map(|q| q.split('&').filter(|p| !p.is_empty()).collect())
         .unwrap_or_default();
-    let memory = base.ends_with(":memory:") || params.iter().any(|p| *p == "mode=memory");
+    let memory = base.ends_with(":memory:") || params.contains(&"mode=memory");
     if memory || params.iter().any(|p| p.starts_with("mode=")) {
         return (url.to_string(), memory);
     }

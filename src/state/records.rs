@@ -60,8 +60,7 @@ impl Store {
         }
         let at = now();
         let mut tx = self.begin().await?;
-        let mut inserted = 0;
-        for (system, id, side, partner_system, partner_id) in [
+        let mut ends = [
             (
                 &link.left_system,
                 &link.left_id,
@@ -76,7 +75,12 @@ impl Store {
                 &link.left_system,
                 &link.left_id,
             ),
-        ] {
+        ];
+        // Insert the two ends in one fixed order whatever their sides, so that two workers
+        // linking the same records concurrently wait for each other instead of deadlocking.
+        ends.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut inserted = 0;
+        for (system, id, side, partner_system, partner_id) in ends {
             inserted += sqlx::query(
                 "INSERT INTO links (project, sync, system, record_id, side, partner_system, \
                  partner_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \

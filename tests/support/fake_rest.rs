@@ -138,6 +138,17 @@ struct Replay {
     location: Option<String>,
 }
 
+/// How searches and changed-since filters are written in query strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// `field=value`, `<changed_since>=<time>`; `$filter` (OData) is understood too.
+    Plain,
+    /// `filter=field$eq:value$and:lastUpdated$gte:<time>`.
+    Economic,
+    /// OData in a `filter` parameter without `$` (Uni Micro).
+    ODataPlain,
+}
+
 /// A parsed list filter.
 #[derive(Debug, Clone)]
 enum Filter {
@@ -509,8 +520,15 @@ impl Rest {
         }
         let mut record = object.clone();
         record.retain(|k, _| !entity.fields.get(k).is_some_and(|f| f.read_only));
+        // A parent id in the path (`/orders/{order_id}/refunds`) fills a scalar field of that name.
         for (var, value) in scope {
-            if entity.fields.contains_key(var) && !record.contains_key(var) {
+            let scalar_field = entity.fields.get(var).is_some_and(|f| {
+                matches!(
+                    f.r#type,
+                    FieldType::Integer | FieldType::Text | FieldType::Reference
+                )
+            });
+            if scalar_field && !record.contains_key(var) {
                 record.insert(var.clone(), scalar(value));
             }
         }
@@ -718,9 +736,9 @@ impl Rest {
                     Reply::error(400, format!("`{k}` is not a date or time: {v}"), Some(k))
                 })?;
                 filters.push(Filter::Since(t));
-            } else if k == "filter" && v.contains('$') {
+            } else if k == "filter" && self.dialect() == Dialect::Economic {
                 filters.extend(economic_filter(v)?);
-            } else if k == "$filter" {
+            } else if k == "$filter" || (k == "filter" && self.dialect() == Dialect::ODataPlain) {
                 filters.extend(odata_filter(v)?);
             } else if k.starts_with('$')
                 || IGNORED_PARAMS.contains(&k.as_str())
@@ -891,6 +909,27 @@ impl Rest {
             }
         }
         reply.with_header("X-Total-Count", total.to_string())
+    }
+
+    /// The query dialect, recognised from the profile's shape as the runtime client does.
+    fn dialect(&self) -> Dialect {
+        let pagination = self.profile.pagination.as_ref();
+        let param = pagination.and_then(|p| p.param.as_deref()).unwrap_or("");
+        let size = pagination
+            .and_then(|p| p.size_param.as_deref())
+            .unwrap_or("");
+        let dollar_since = self
+            .profile
+            .entities
+            .values()
+            .any(|e| e.changed_since.as_deref().is_some_and(|c| c.contains('$')));
+        if param == "skippages" || dollar_since {
+            Dialect::Economic
+        } else if param == "skip" && size == "top" {
+            Dialect::ODataPlain
+        } else {
+            Dialect::Plain
+        }
     }
 
     // ----- direct access for tests ---------------------------------------------------------
@@ -1462,10 +1501,12 @@ fn economic_filter(text: &str) -> Result<Vec<Filter>, Reply> {
         .collect()
 }
 
-/// OData: `$filter=updatedDate ge '2026-01-01' and name eq 'Acme'`.
+/// OData: `$filter=updatedDate ge '2026-01-01' and name eq 'Acme'`; SuperOffice's `after` and
+/// `before` date operators too.
 fn odata_filter(text: &str) -> Result<Vec<Filter>, Reply> {
     let bad = || Reply::error(400, format!("invalid $filter `{text}`"), Some("$filter"));
-    text.split(" and ")
+    split_outside_quotes(text, " and ")
+        .into_iter()
         .map(|clause| {
             let mut parts = clause.trim().splitn(3, ' ');
             let (Some(field), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next())
@@ -1479,16 +1520,39 @@ fn odata_filter(text: &str) -> Result<Vec<Filter>, Reply> {
                 "ge" => Op::Ge,
                 "lt" => Op::Lt,
                 "le" => Op::Le,
+                "after" => Op::Gt,
+                "before" => Op::Lt,
                 _ => return Err(bad()),
             };
             let value = value.trim();
-            let value = value
-                .strip_prefix("datetime")
-                .unwrap_or(value)
-                .trim_matches('\'');
-            Ok(Filter::Cmp(field.to_string(), op, value.to_string()))
+            let value = value.strip_prefix("datetime").unwrap_or(value);
+            let value = match value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+                Some(quoted) => quoted.replace("''", "'"),
+                None => value.to_string(),
+            };
+            Ok(Filter::Cmp(field.to_string(), op, value))
         })
         .collect()
+}
+
+/// Splits at `separator` where it is not inside a single-quoted OData literal.
+fn split_outside_quotes<'t>(text: &'t str, separator: &str) -> Vec<&'t str> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    let mut i = 0;
+    while i < text.len() {
+        if text.as_bytes()[i] == b'\'' {
+            quoted = !quoted;
+        } else if !quoted && text.as_bytes()[i..].starts_with(separator.as_bytes()) {
+            parts.push(&text[start..i]);
+            i += separator.len();
+            start = i;
+            continue;
+        }
+        i += 1;
+    }
+    parts.push(&text[start..]);
+    parts
 }
 
 // ----- time ------------------------------------------------------------------------------------

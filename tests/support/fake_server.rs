@@ -261,7 +261,9 @@ impl FakeServer {
 
     /// Puts records in place as if they were already in the system: ids, system numbers and
     /// `updated_at` are assigned when missing (a given `updated_at` is kept and used by
-    /// changed-since filters). Not logged, not counted as writes, not validated.
+    /// changed-since filters). Not logged, not counted as writes, not validated. For an entity
+    /// under a parent path (`/orders/{order_id}/refunds`), give the record an `order_id`
+    /// field to place it under that parent; without one it shows under every parent.
     pub fn seed(&self, entity: &str, records: Vec<Value>) {
         self.lock().rest.seed(entity, records);
     }

@@ -1,8 +1,8 @@
 //! Support for end-to-end tests: a stateful fake REST server driven by a connector profile
 //! ([`FakeServer`]), the `ledgerlink` binary under test, and throw-away copies of example
 //! projects. Include it with `mod support;`.
-// Each test binary uses a different part of this module.
-#![allow(dead_code)]
+// Each test binary uses a different part of this module and of its re-exports.
+#![allow(dead_code, unused_imports)]
 
 mod fake_rest;
 mod fake_server;

@@ -254,6 +254,7 @@ impl<'c, 'p> Resolver<'c, 'p> {
         }
         match found.fields.get(&name.node) {
             Some(field) => Type::of_field(field),
+            None if found.open => Type::Unknown,
             None => {
                 let names: Vec<&str> = found.fields.keys().map(String::as_str).collect();
                 let diagnostic =

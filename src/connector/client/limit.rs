@@ -16,7 +16,6 @@ pub const DEFAULT_CONCURRENCY: u32 = 4;
 #[derive(Debug)]
 pub struct Limiter {
     in_flight: Arc<Semaphore>,
-    concurrency: u32,
     bucket: Option<Mutex<Bucket>>,
     paused_until: Mutex<Option<Instant>>,
 }
@@ -54,7 +53,6 @@ impl Limiter {
         });
         Limiter {
             in_flight: Arc::new(Semaphore::new(concurrency as usize)),
-            concurrency,
             bucket,
             paused_until: Mutex::new(None),
         }
@@ -63,11 +61,6 @@ impl Limiter {
     /// No limits (file and sink transports).
     pub fn unlimited() -> Self {
         Self::new(None, None, Some(u32::MAX >> 4))
-    }
-
-    /// Largest number of requests in flight.
-    pub fn concurrency(&self) -> u32 {
-        self.concurrency
     }
 
     /// Waits for a slot and a token.

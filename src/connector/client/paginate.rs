@@ -3,8 +3,9 @@
 //!
 //! Conventions where the profile format is silent:
 //! - The page size asked for is `max_size`, or 100 when the profile gives none.
-//! - `page` numbering starts at 1, or at 0 when the parameter is `skippages` (e-conomic) or
-//!   when the system's (or profile's) option `first_page` says so.
+//! - `page` numbering starts at 1, or at 0 when the parameter is `skippages` (e-conomic), for
+//!   Fiken (0-based by its spec), or when the system's (or profile's) option `first_page`
+//!   says so.
 //! - A list ends on an empty page, on a page shorter than the size asked for (when a size
 //!   was sent), when a declared `next` pointer is missing or null, or when there is no
 //!   `rel="next"` link. A `cursor` whose value is a URL is followed as is.

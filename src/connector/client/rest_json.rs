@@ -34,6 +34,11 @@ use super::{
     Backend, Client,
 };
 
+/// Connectors whose `page` numbering starts at 0 although their profile does not say so
+/// (the format has no key for it; a profile option `first_page` overrides this).
+/// Fiken: "Valid page values are integers from 0 to the total number of pages".
+const ZERO_BASED_PAGES: &[&str] = &["fiken"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dialect {
     Plain,
@@ -225,7 +230,12 @@ async fn fetch_all(
     let first_page = client
         .options
         .get("first_page")
-        .and_then(|p| p.trim().parse().ok());
+        .and_then(|p| p.trim().parse().ok())
+        .or_else(|| {
+            ZERO_BASED_PAGES
+                .contains(&client.profile.name.as_str())
+                .then_some(0)
+        });
     let mut pager = Pager::new(pagination, first_page, client.max_pages);
     let pointer = pagination.and_then(|p| p.items.as_deref());
     let what = format!("list {}.{name}", client.alias);
