@@ -118,14 +118,29 @@ fn killed_runs_lose_nothing_and_send_nothing_twice() {
     ));
 
     let folder = sink.path().join("acc/Sale");
-    let mut per_reference: HashMap<String, usize> = HashMap::new();
+    let mut per_reference: HashMap<String, Vec<String>> = HashMap::new();
     for entry in std::fs::read_dir(&folder).expect("sales written").flatten() {
+        // Documents are `<id>.json`; hidden files are the sink's own temporary files.
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".json") || name.starts_with('.') {
+            continue;
+        }
         let text = std::fs::read_to_string(entry.path()).expect("read");
         let sale: Value = serde_json::from_str(&text).expect("complete JSON: writes are atomic");
         let reference = sale["reference"].as_str().expect("reference").to_string();
-        *per_reference.entry(reference).or_default() += 1;
+        per_reference.entry(reference).or_default().push(entry.file_name().to_string_lossy().into_owned());
     }
-    let duplicates: Vec<_> = per_reference.iter().filter(|(_, n)| **n > 1).collect();
+    let duplicates: Vec<_> = per_reference.iter().filter(|(_, files)| files.len() > 1).collect();
+    if !duplicates.is_empty() {
+        let log = Command::new(bin()).args(["log", "--limit", "100000", "--format", "json"]).arg(project.path()).output().expect("log");
+        let log = String::from_utf8_lossy(&log.stdout);
+        for (reference, _) in &duplicates {
+            let source = reference.trim_start_matches("crash:");
+            for line in log.lines().filter(|l| l.contains(source)) {
+                eprintln!("{line}");
+            }
+        }
+    }
     assert!(duplicates.is_empty(), "sent twice: {duplicates:?}");
     let missing: Vec<String> = (0..DOCUMENTS)
         .map(|i| format!("crash:o-{i:05}"))

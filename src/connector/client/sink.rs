@@ -74,8 +74,9 @@ impl Sink {
     async fn write_temp(&self, dir: &Path, value: &Value) -> Result<PathBuf, ConnectorError> {
         let text = serde_json::to_string_pretty(value)
             .map_err(|err| ConnectorError::permanent(format!("cannot write JSON: {err}")))?;
+        // Hidden and not `.json`: a file left by a killed process is never read as a document.
         let temp = dir.join(format!(
-            ".tmp-{}-{:016x}.json",
+            ".tmp-{}-{:016x}.partial",
             std::process::id(),
             rand::random::<u64>()
         ));
