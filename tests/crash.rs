@@ -128,11 +128,21 @@ fn killed_runs_lose_nothing_and_send_nothing_twice() {
         let text = std::fs::read_to_string(entry.path()).expect("read");
         let sale: Value = serde_json::from_str(&text).expect("complete JSON: writes are atomic");
         let reference = sale["reference"].as_str().expect("reference").to_string();
-        per_reference.entry(reference).or_default().push(entry.file_name().to_string_lossy().into_owned());
+        per_reference
+            .entry(reference)
+            .or_default()
+            .push(entry.file_name().to_string_lossy().into_owned());
     }
-    let duplicates: Vec<_> = per_reference.iter().filter(|(_, files)| files.len() > 1).collect();
+    let duplicates: Vec<_> = per_reference
+        .iter()
+        .filter(|(_, files)| files.len() > 1)
+        .collect();
     if !duplicates.is_empty() {
-        let log = Command::new(bin()).args(["log", "--limit", "100000", "--format", "json"]).arg(project.path()).output().expect("log");
+        let log = Command::new(bin())
+            .args(["log", "--limit", "100000", "--format", "json"])
+            .arg(project.path())
+            .output()
+            .expect("log");
         let log = String::from_utf8_lossy(&log.stdout);
         for (reference, _) in &duplicates {
             let source = reference.trim_start_matches("crash:");

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{output, Exit};
-use crate::{project::Project, runtime};
+use crate::runtime;
 
 /// Arguments of `check-connection`.
 #[derive(Debug, clap::Args)]
@@ -16,13 +16,9 @@ pub struct Args {
 
 /// Makes one cheap authenticated call per system and says whether it worked.
 pub fn run(args: Args) -> Exit {
-    let mut diagnostics = Vec::new();
-    let project = match Project::load(&args.path, &mut diagnostics) {
-        Ok(p) => p,
-        Err(err) => {
-            output::error(err);
-            return Exit::Usage;
-        }
+    let project = match super::load(&args.path) {
+        Ok((project, _)) => project,
+        Err(exit) => return exit,
     };
     let outcome = super::block_on(async {
         let clients = runtime::clients(&project, None)?;

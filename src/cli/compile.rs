@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{output, Exit, Format};
-use crate::{check, diagnostic::Severity, plan, project::Project};
+use crate::{check, diagnostic::Severity, plan};
 
 /// Plan output formats.
 #[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
@@ -29,13 +29,9 @@ pub struct Args {
 
 /// Checks the project and prints its plan; refuses a project with lint errors.
 pub fn run(args: Args) -> Exit {
-    let mut diagnostics = Vec::new();
-    let project = match Project::load(&args.path, &mut diagnostics) {
-        Ok(p) => p,
-        Err(err) => {
-            output::error(err);
-            return Exit::Usage;
-        }
+    let (project, mut diagnostics) = match super::load(&args.path) {
+        Ok(loaded) => loaded,
+        Err(exit) => return exit,
     };
     diagnostics.extend(check::check(&project));
     if diagnostics.iter().any(|d| d.severity == Severity::Error) {

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use super::{output, Exit, Format};
 use crate::{
-    project::Project,
     runtime,
     state::{EventFilter, EventKind, Store},
 };
@@ -30,17 +29,12 @@ pub struct Args {
 
 /// Prints the export log.
 pub fn run(args: Args) -> Exit {
-    let mut diagnostics = Vec::new();
-    let project = match Project::load(&args.path, &mut diagnostics) {
-        Ok(p) => p,
-        Err(err) => {
-            output::error(err);
-            return Exit::Usage;
-        }
+    let project = match super::load(&args.path) {
+        Ok((project, _)) => project,
+        Err(exit) => return exit,
     };
-    let plan = crate::plan::compile(&project);
-    let name = plan.project.clone().unwrap_or_default();
-    let url = runtime::state_url(args.state.as_deref().unwrap_or(&plan.state), &project.dir);
+    let name = runtime::project_name(&project);
+    let url = runtime::state_location(&project, args.state.as_deref());
     let filter = EventFilter {
         kind: args.failed.then_some(EventKind::Failed),
         limit: Some(args.limit),

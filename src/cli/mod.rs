@@ -96,3 +96,17 @@ fn block_on<T>(
 fn absolute(path: &std::path::Path) -> std::path::PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
+
+/// Loads a project folder; prints why when it is not one (exit 2).
+fn load(
+    path: &std::path::Path,
+) -> Result<(crate::project::Project, Vec<crate::diagnostic::Diagnostic>), Exit> {
+    let mut diagnostics = Vec::new();
+    match crate::project::Project::load(path, &mut diagnostics) {
+        Ok(project) => Ok((project, diagnostics)),
+        Err(err) => {
+            output::error(err);
+            Err(Exit::Usage)
+        }
+    }
+}

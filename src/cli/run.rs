@@ -38,13 +38,9 @@ pub struct Args {
 
 /// Lints, then runs the project once and prints a summary and this run's export log.
 pub fn run(args: Args) -> Exit {
-    let mut diagnostics = Vec::new();
-    let project = match Project::load(&args.path, &mut diagnostics) {
-        Ok(p) => p,
-        Err(err) => {
-            output::error(err);
-            return Exit::Usage;
-        }
+    let (project, mut diagnostics) = match super::load(&args.path) {
+        Ok(loaded) => loaded,
+        Err(exit) => return exit,
     };
     diagnostics.extend(check::check(&project));
     if diagnostics.iter().any(|d| d.severity == Severity::Error) {
@@ -94,11 +90,7 @@ async fn recent_events(
     options: &RunOptions,
     report: &RunReport,
 ) -> Result<Vec<crate::state::Event>, runtime::RuntimeError> {
-    let plan = crate::plan::compile(project);
-    let url = runtime::state_url(
-        options.state.as_deref().unwrap_or(&plan.state),
-        &project.dir,
-    );
+    let url = runtime::state_location(project, options.state.as_deref());
     let store = Store::open(&url).await?;
     Ok(store
         .events(

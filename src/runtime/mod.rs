@@ -121,10 +121,7 @@ pub enum RuntimeError {
 /// Runs every flow of a checked project once.
 pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, RuntimeError> {
     let plan = plan::compile(project);
-    let name = plan
-        .project
-        .clone()
-        .unwrap_or_else(|| project_name(&project.dir));
+    let name = project_name(project);
     let today = options
         .today
         .unwrap_or_else(|| chrono::Local::now().date_naive());
@@ -143,10 +140,7 @@ pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, R
         syncs_not_run: plan.syncs.iter().map(|s| s.name.clone()).collect(),
         ..RunReport::default()
     };
-    let url = state_url(
-        options.state.as_deref().unwrap_or(&plan.state),
-        &project.dir,
-    );
+    let url = state_location(project, options.state.as_deref());
     // A dry run reads the state a real run would compare with, but never creates it.
     let store = if options.dry_run && !state_exists(&url) {
         None
@@ -370,6 +364,27 @@ fn written_systems(plan: &plan::Plan) -> HashSet<String> {
     out
 }
 
+/// The name a project's state and export log are kept under: `name:` in ledgerlink.yaml,
+/// else the project folder's name.
+pub fn project_name(project: &Project) -> String {
+    project
+        .config
+        .as_ref()
+        .and_then(|c| c.name.clone())
+        .unwrap_or_else(|| folder_name(&project.dir))
+}
+
+/// The state store of a project: the override (`--state`), else `state:`, else
+/// `sqlite://state.db` in the project folder.
+pub fn state_location(project: &Project, override_url: Option<&str>) -> String {
+    let configured = project.config.as_ref().and_then(|c| c.state.clone());
+    let url = override_url
+        .map(str::to_string)
+        .or(configured)
+        .unwrap_or_else(|| "sqlite://state.db".into());
+    state_url(&url, &project.dir)
+}
+
 /// The store of a project: a relative SQLite path is relative to the project folder.
 pub fn state_url(url: &str, project_dir: &Path) -> String {
     match url.strip_prefix("sqlite://") {
@@ -395,7 +410,7 @@ fn state_exists(url: &str) -> bool {
     }
 }
 
-fn project_name(dir: &Path) -> String {
+fn folder_name(dir: &Path) -> String {
     dir.canonicalize()
         .ok()
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
