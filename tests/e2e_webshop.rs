@@ -7,7 +7,7 @@ mod support;
 use std::{path::Path, process::Command};
 
 use serde_json::Value;
-use support::{ledgerlink_bin, temp_project, FakeServer};
+use support::{ledgerlink_bin, temp_project, FakeServer, Fault, Match};
 
 fn fixtures(project: &Path, system: &str, entity: &str) -> Vec<Value> {
     let path = project
@@ -22,16 +22,12 @@ fn fixtures(project: &Path, system: &str, entity: &str) -> Vec<Value> {
 
 /// Runs the project against the fakes; returns the JSON report.
 fn run(project: &Path, shop: &FakeServer, acc: &FakeServer) -> Value {
-    let output = Command::new(ledgerlink_bin())
-        .args(["run", "--once", "--format", "json", "--today", "2026-03-20"])
-        .arg(project)
-        .env("LEDGERLINK_ENDPOINT_SHOP", shop.url())
-        .env("LEDGERLINK_ENDPOINT_ACC", acc.url())
-        .env("SHOPIFY_ACCESS_TOKEN", "shpat_test_token")
-        .env("ECONOMIC_APP_SECRET_TOKEN", "test-app-secret")
-        .env("ECONOMIC_AGREEMENT_GRANT_TOKEN", "test-grant")
-        .output()
-        .expect("ledgerlink runs");
+    let output = command(
+        &["run", "--once", "--format", "json", "--today", "2026-03-20"],
+        project,
+        shop,
+        acc,
+    );
     let stdout = String::from_utf8_lossy(&output.stdout).to_string();
     serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!(
@@ -41,8 +37,27 @@ fn run(project: &Path, shop: &FakeServer, acc: &FakeServer) -> Value {
     })
 }
 
-#[test]
-fn webshop_orders_become_invoices_in_e_conomic() {
+/// A ledgerlink command with the fakes' addresses and test credentials.
+fn command(
+    args: &[&str],
+    project: &Path,
+    shop: &FakeServer,
+    acc: &FakeServer,
+) -> std::process::Output {
+    Command::new(ledgerlink_bin())
+        .args(args)
+        .arg(project)
+        .env("LEDGERLINK_ENDPOINT_SHOP", shop.url())
+        .env("LEDGERLINK_ENDPOINT_ACC", acc.url())
+        .env("SHOPIFY_ACCESS_TOKEN", "shpat_test_token")
+        .env("ECONOMIC_APP_SECRET_TOKEN", "test-app-secret")
+        .env("ECONOMIC_AGREEMENT_GRANT_TOKEN", "test-grant")
+        .output()
+        .expect("ledgerlink runs")
+}
+
+/// A copy of the example and fake Shopify and e-conomic servers seeded from its fixtures.
+fn seeded() -> (tempfile::TempDir, FakeServer, FakeServer) {
     let project = temp_project("webshop-economic");
     let shop = FakeServer::start("shopify");
     let acc = FakeServer::start("economic");
@@ -68,6 +83,65 @@ fn webshop_orders_become_invoices_in_e_conomic() {
     ] {
         acc.seed(entity, fixtures(project.path(), "acc", entity));
     }
+    (project, shop, acc)
+}
+
+#[test]
+fn a_refused_document_is_a_dead_letter_and_retry_sends_it() {
+    let (project, shop, acc) = seeded();
+    // e-conomic refuses the new product once, with its own message.
+    acc.inject(Fault::Status {
+        status: 400,
+        times: 1,
+        retry_after: None,
+        on: Match::on("POST", "Product"),
+    });
+    let report = run(project.path(), &shop, &acc);
+    assert_eq!(report["report"]["failed"], 1, "{report:#}");
+    assert!(
+        report["report"]["delivered"].as_u64().unwrap_or(0) >= 3,
+        "the other documents went on: {report:#}"
+    );
+    assert!(acc
+        .records("Product")
+        .iter()
+        .all(|p| p["productNumber"] != "HH-LYS-12"));
+    let failed = command(
+        &["log", "--failed", "--format", "json"],
+        project.path(),
+        &shop,
+        &acc,
+    );
+    let failed: Value = serde_json::from_slice(&failed.stdout).expect("log JSON");
+    let dead_letter = failed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["message"].as_str())
+        .find(|m| m.contains("ensure acc.Product failed"));
+    assert!(dead_letter.is_some(), "{failed:#}");
+
+    // The data is fixed (here: the fault is gone); `retry` sends the dead letter.
+    let retried = command(&["retry"], project.path(), &shop, &acc);
+    let out = String::from_utf8_lossy(&retried.stdout);
+    assert!(
+        retried.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&retried.stderr)
+    );
+    assert!(
+        out.contains("retried 1: delivered 1, failed again 0"),
+        "{out}"
+    );
+    assert!(acc
+        .records("Product")
+        .iter()
+        .any(|p| p["productNumber"] == "HH-LYS-12"));
+}
+
+#[test]
+fn webshop_orders_become_invoices_in_e_conomic() {
+    let (project, shop, acc) = seeded();
     let seeded_products = acc.records("Product").len();
     let report = run(project.path(), &shop, &acc);
     let flow = |name: &str| {
