@@ -237,3 +237,63 @@ fn webshop_orders_become_invoices_in_e_conomic() {
         "a quiet run wrote"
     );
 }
+
+/// The records a run leaves in e-conomic, to compare runs with and without faults.
+fn outcome(acc: &FakeServer) -> Vec<(String, usize)> {
+    ["InvoiceDraft", "BookedInvoice", "Product"]
+        .iter()
+        .map(|e| (e.to_string(), acc.records(e).len()))
+        .collect()
+}
+
+#[test]
+fn transient_faults_and_dropped_answers_still_deliver_everything_once() {
+    let (quiet_project, quiet_shop, quiet_acc) = seeded();
+    let quiet = run(quiet_project.path(), &quiet_shop, &quiet_acc);
+    assert_eq!(quiet["report"]["failed"], 0, "{quiet:#}");
+
+    let (project, shop, acc) = seeded();
+    // Rate limiting, server errors, a reset connection on a read, and the crash window: the
+    // draft is created but its answer never arrives.
+    acc.inject(Fault::Status {
+        status: 429,
+        times: 2,
+        retry_after: Some(1),
+        on: Match::any(),
+    });
+    acc.inject(Fault::Status {
+        status: 503,
+        times: 2,
+        retry_after: None,
+        on: Match::on("POST", "Product"),
+    });
+    acc.inject(Fault::Reset {
+        times: 1,
+        on: Match::on("GET", "Customer"),
+    });
+    acc.inject(Fault::CommitThenDrop {
+        times: 1,
+        on: Match::on("POST", "InvoiceDraft"),
+    });
+    shop.inject(Fault::Status {
+        status: 502,
+        times: 1,
+        retry_after: None,
+        on: Match::on("GET", "Order"),
+    });
+    let mut report = run(project.path(), &shop, &acc);
+    // A dropped answer to a create is never re-sent blindly: the next run looks it up first.
+    for _ in 0..3 {
+        if report["report"]["pending"] == 0 {
+            break;
+        }
+        report = run(project.path(), &shop, &acc);
+    }
+    assert_eq!(report["report"]["pending"], 0, "{report:#}");
+    assert_eq!(report["report"]["failed"], 0, "{report:#}");
+    assert_eq!(
+        outcome(&acc),
+        outcome(&quiet_acc),
+        "the same documents as without faults, each once"
+    );
+}
