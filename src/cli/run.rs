@@ -55,12 +55,16 @@ pub fn run(args: Args) -> Exit {
         state: args.state.clone(),
         progress: matches!(args.format, Format::Human) && output::color(),
     };
+    // The export log shown is this run's: events logged from now on.
+    let started = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
     let result = super::block_on(async {
         let report = runtime::run(&project, &options).await?;
         let events = if args.dry_run {
             Vec::new()
         } else {
-            recent_events(&project, &options, &report).await?
+            run_events(&project, &options, &report, started).await?
         };
         Ok((report, events))
     });
@@ -85,10 +89,11 @@ pub fn run(args: Args) -> Exit {
     }
 }
 
-async fn recent_events(
+async fn run_events(
     project: &Project,
     options: &RunOptions,
     report: &RunReport,
+    started: String,
 ) -> Result<Vec<crate::state::Event>, runtime::RuntimeError> {
     let url = runtime::state_location(project, options.state.as_deref());
     let store = Store::open(&url).await?;
@@ -96,7 +101,8 @@ async fn recent_events(
         .events(
             &report.project,
             &EventFilter {
-                limit: Some(50),
+                since: Some(started),
+                limit: Some(500),
                 ..EventFilter::default()
             },
         )
@@ -153,7 +159,7 @@ fn print_report(report: &RunReport, events: &[crate::state::Event], format: Form
         report.delivered, report.failed, report.pending
     );
     if !events.is_empty() {
-        println!("export log (latest {}):", events.len());
+        println!("export log of this run ({} events):", events.len());
         for event in events {
             println!(
                 "  {} {:<11} {}",
