@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{output, Exit, Format};
-use crate::{check, diagnostic::Severity, plan};
+use crate::plan;
 
 /// Plan output formats.
 #[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
@@ -29,16 +29,10 @@ pub struct Args {
 
 /// Checks the project and prints its plan; refuses a project with lint errors.
 pub fn run(args: Args) -> Exit {
-    let (project, mut diagnostics) = match super::load(&args.path) {
-        Ok(loaded) => loaded,
+    let (project, diagnostics) = match super::load_checked(&args.path, "not compiled") {
+        Ok(checked) => checked,
         Err(exit) => return exit,
     };
-    diagnostics.extend(check::check(&project));
-    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
-        output::print_diagnostics(&diagnostics, Format::Human);
-        eprintln!("not compiled: fix the errors above first");
-        return Exit::Findings;
-    }
     if !diagnostics.is_empty() {
         output::print_diagnostics(&diagnostics, Format::Human);
     }

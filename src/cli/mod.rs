@@ -110,3 +110,22 @@ fn load(
         }
     }
 }
+
+/// Loads and checks a project; with lint errors it prints them, says `refused` (e.g. "not
+/// run") and exits 1. Warnings are returned for the caller to show.
+fn load_checked(
+    path: &std::path::Path,
+    refused: &str,
+) -> Result<(crate::project::Project, Vec<crate::diagnostic::Diagnostic>), Exit> {
+    let (project, mut diagnostics) = load(path)?;
+    diagnostics.extend(crate::check::check(&project));
+    if diagnostics
+        .iter()
+        .any(crate::diagnostic::Diagnostic::is_error)
+    {
+        output::print_diagnostics(&diagnostics, Format::Human);
+        eprintln!("{refused}: fix the errors above first (`ledgerlink lint`)");
+        return Err(Exit::Findings);
+    }
+    Ok((project, diagnostics))
+}

@@ -4,8 +4,6 @@ use std::path::PathBuf;
 
 use super::{output, Exit, Format};
 use crate::{
-    check,
-    diagnostic::Severity,
     project::Project,
     runtime::{self, RunOptions, RunReport},
     state::{EventFilter, Store},
@@ -38,16 +36,10 @@ pub struct Args {
 
 /// Lints, then runs the project once and prints a summary and this run's export log.
 pub fn run(args: Args) -> Exit {
-    let (project, mut diagnostics) = match super::load(&args.path) {
-        Ok(loaded) => loaded,
+    let (project, _warnings) = match super::load_checked(&args.path, "not run") {
+        Ok(checked) => checked,
         Err(exit) => return exit,
     };
-    diagnostics.extend(check::check(&project));
-    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
-        output::print_diagnostics(&diagnostics, Format::Human);
-        eprintln!("not run: fix the errors above first (`ledgerlink lint`)");
-        return Exit::Findings;
-    }
     let options = RunOptions {
         dry_run: args.dry_run,
         today: args.today,
