@@ -37,22 +37,27 @@ pub struct Document {
 impl Document {
     /// The deterministic key of a document at `path` for a source record.
     pub fn key(project: &str, flow: &str, source: &str, path: &str) -> String {
-        let mut hasher = Sha256::new();
-        for part in [project, flow, source, path] {
-            hasher.update(part.as_bytes());
-            hasher.update([0u8]);
-        }
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex_sha256(&[project, flow, source, path])
     }
 
     /// The operation name stored in the ledger.
     pub fn operation(&self) -> &'static str {
         self.kind.keyword()
     }
+}
+
+/// Hex SHA-256 of `parts`, each followed by a NUL so `("ab", "c")` and `("a", "bc")` differ.
+pub fn hex_sha256(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A value as it goes into a payload for a field of type `field_type`: exact decimals become

@@ -18,7 +18,6 @@ use std::{
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value as Json;
-use sha2::{Digest, Sha256};
 
 use crate::{
     connector::client::{Client, ConnectorError},
@@ -419,13 +418,7 @@ fn folder_name(dir: &Path) -> String {
 
 /// Hex SHA-256 of a record's canonical JSON (keys in the order the source sent them).
 fn hash(record: &Json) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(record.to_string().as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    document::hex_sha256(&[&record.to_string()])
 }
 
 fn intent(
