@@ -42,4 +42,8 @@ pub struct SystemConfig {
     /// Credentials: each value `env:NAME` or `file:path`, never the secret itself.
     #[serde(default)]
     pub auth: IndexMap<String, Value>,
+    /// How long one request may take before it counts as failed (`30s`, `500ms`); the
+    /// connector's default (30 s) when absent.
+    #[serde(default)]
+    pub timeout: Option<String>,
 }

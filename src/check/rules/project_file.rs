@@ -39,6 +39,18 @@ impl Rule for InvalidProjectFile {
                         .in_file(file),
                 );
             };
+            if let Some(timeout) = &system.timeout {
+                let valid = crate::eval::Value::parse_duration(timeout.trim())
+                    .is_ok_and(|d| !d.is_zero());
+                if !valid {
+                    report(
+                        &["systems", alias, "timeout"],
+                        "not a duration",
+                        format!("`timeout: {timeout}` of system `{alias}` is not a duration"),
+                        "write a duration such as `30s` or `500ms`".into(),
+                    );
+                }
+            }
             let option_names: Vec<&str> = profile.options.keys().map(String::as_str).collect();
             let credential_names: Vec<&str> = profile
                 .auth

@@ -58,6 +58,19 @@ use auth::{Authenticator, LoginSettings};
 use http::{Http, Outcome, Req, Resp};
 use limit::Limiter;
 
+/// The request timeout of a system: its `timeout:` in ledgerlink.yaml, else the default.
+fn request_timeout(alias: &str, config: &SystemConfig) -> Result<Duration, ConnectorError> {
+    let Some(text) = &config.timeout else {
+        return Ok(DEFAULT_TIMEOUT);
+    };
+    match crate::eval::Value::parse_duration(text.trim()) {
+        Ok(timeout) if !timeout.is_zero() => Ok(timeout),
+        _ => Err(ConnectorError::config(format!(
+            "{alias}: `timeout: {text}` is not a duration such as `30s` or `500ms`"
+        ))),
+    }
+}
+
 /// Request timeout when none is set.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -221,7 +234,7 @@ impl Client {
             }
             _ => Limiter::unlimited(),
         };
-        let http = Http::new(alias, limiter, DEFAULT_TIMEOUT)?;
+        let http = Http::new(alias, limiter, request_timeout(alias, config)?)?;
         let mut credentials = Credentials::default();
         let mut auth = Authenticator::none();
         let backend = if let Some(dir) = sink {
@@ -301,19 +314,55 @@ impl Client {
     }
 
     /// Every record of an entity (all pages); with `since`, only those changed since then
-    /// where the entity has a `changed_since` filter (otherwise all of them).
+    /// where the entity has a `changed_since` filter (otherwise all of them). Collects
+    /// [`Client::list_pages`].
     pub async fn list(
         &self,
         entity: &str,
         since: Option<&str>,
     ) -> Result<Vec<Value>, ConnectorError> {
-        let spec = self.entity(entity)?;
-        match &self.backend {
-            Backend::Sink(sink) => sink.list(entity).await,
-            Backend::File => file::list(self, entity, spec).await,
-            Backend::Rest { .. } => rest_json::list(self, entity, spec, since).await,
-            Backend::JsonRpc(state) => json_rpc::list(self, state, spec, since).await,
+        let mut pages = self.list_pages(entity, since).await?;
+        let mut out = Vec::new();
+        while let Some(page) = pages.next_page().await? {
+            out.extend(page);
         }
+        Ok(out)
+    }
+
+    /// The records of an entity a page at a time, so a list of any length is read in bounded
+    /// memory: REST and JSON-RPC systems by the profile's pagination (one request per page),
+    /// NDJSON files 1 000 lines at a time, other files parsed whole and handed out
+    /// in pages of that size, a sink in one page. `since` as for [`Client::list`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &ledgerlink::connector::client::Client) -> Result<(), ledgerlink::connector::client::ConnectorError> {
+    /// let mut pages = client.list_pages("Customer", None).await?;
+    /// while let Some(page) = pages.next_page().await? {
+    ///     println!("{} customers", page.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_pages(
+        &self,
+        entity: &str,
+        since: Option<&str>,
+    ) -> Result<Pages<'_>, ConnectorError> {
+        let spec = self.entity(entity)?;
+        let listing = match &self.backend {
+            Backend::Sink(sink) => Listing::Whole(Some(sink.list(entity).await?)),
+            Backend::File => Listing::File(file::Listing::new(self, entity, spec)?),
+            Backend::Rest { .. } => {
+                Listing::Rest(rest_json::list_pages(self, entity, spec, since)?)
+            }
+            Backend::JsonRpc(state) => {
+                Listing::JsonRpc(json_rpc::list_pages(self, state, spec, since).await?)
+            }
+        };
+        Ok(Pages {
+            client: self,
+            spec,
+            listing,
+        })
     }
 
     /// One record by id; `None` when it does not exist.
@@ -460,6 +509,47 @@ impl Client {
                     self.auth.invalidate(generation).await;
                     renewed = true;
                 }
+            }
+        }
+    }
+}
+
+/// A list being read a page at a time; see [`Client::list_pages`].
+#[derive(Debug)]
+pub struct Pages<'c> {
+    client: &'c Client,
+    spec: &'c Entity,
+    listing: Listing,
+}
+
+#[derive(Debug)]
+enum Listing {
+    Rest(rest_json::Listing),
+    JsonRpc(json_rpc::Listing),
+    File(file::Listing),
+    /// Everything already read, handed out as one page.
+    Whole(Option<Vec<Value>>),
+}
+
+impl Pages<'_> {
+    /// The next page's records, or `None` when the list has ended. Pages the system answers
+    /// empty in the middle of a list are skipped, so every page returned has records.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Value>>, ConnectorError> {
+        loop {
+            let page = match &mut self.listing {
+                Listing::Rest(listing) => listing.next_page(self.client).await?,
+                Listing::JsonRpc(listing) => {
+                    let Backend::JsonRpc(state) = &self.client.backend else {
+                        return Ok(None);
+                    };
+                    listing.next_page(self.client, state, self.spec).await?
+                }
+                Listing::File(listing) => listing.next_page(self.client).await?,
+                Listing::Whole(records) => records.take(),
+            };
+            match page {
+                Some(page) if page.is_empty() => continue,
+                other => return Ok(other),
             }
         }
     }
