@@ -12,12 +12,12 @@ use std::collections::HashMap;
 use serde_json::{Map, Value as Json};
 
 use super::{
+    compare::{contains, find},
     document::{resolve_references, REF},
     RunReport, RuntimeError,
 };
 use crate::{
     connector::client::{Client, ConnectorError, ConnectorErrorKind},
-    eval::Value,
     state::{EventKind, Intent, IntentStatus, NewEvent, Store},
 };
 
@@ -192,55 +192,6 @@ async fn mark_attempted(store: &Store, key: &str) -> Result<(), ConnectorError> 
         kind: ConnectorErrorKind::Transient,
         message: format!("the state store could not record the attempt: {e}"),
         status: None,
-    })
-}
-
-/// Looks a record up by `{"field", "value"}` or `{"all": [{field, value}, …]}`.
-async fn find(
-    client: &Client,
-    entity: &str,
-    lookup: &Json,
-) -> Result<Option<Json>, ConnectorError> {
-    let keys: Vec<(&str, &Json)> = match lookup.get("all").and_then(Json::as_array) {
-        Some(all) => all
-            .iter()
-            .filter_map(|k| Some((k.get("field")?.as_str()?, k.get("value")?)))
-            .collect(),
-        None => lookup
-            .get("field")
-            .and_then(Json::as_str)
-            .zip(lookup.get("value"))
-            .into_iter()
-            .collect(),
-    };
-    let Some((field, value)) = keys.first() else {
-        return Ok(None);
-    };
-    let candidates = client.search(entity, field, value).await?;
-    Ok(candidates.into_iter().find(|record| {
-        keys.iter()
-            .all(|(f, v)| record.get(*f).is_some_and(|r| same(r, v)))
-    }))
-}
-
-/// Equal as values: `12.5` and `"12.50"` are the same amount.
-fn same(a: &Json, b: &Json) -> bool {
-    match (Value::from_json(a), Value::from_json(b)) {
-        (Ok(x), Ok(y)) => x.equals(&y).unwrap_or(false) || x.to_plain_text() == y.to_plain_text(),
-        _ => a == b,
-    }
-}
-
-/// Does the target's record already hold every field of the body? Then an upsert has
-/// nothing to change and sends nothing.
-fn contains(record: &Json, body: &Json) -> bool {
-    let Some(fields) = body.as_object() else {
-        return true;
-    };
-    fields.iter().all(|(k, v)| {
-        record
-            .get(k)
-            .is_some_and(|r| same(r, v) || (r.is_array() && v.is_array() && r == v))
     })
 }
 

@@ -6,6 +6,7 @@
 //! delivery loop ([`deliver`]) sends every pending intent exactly once. A re-run with no source
 //! change reads, compares and writes nothing.
 
+pub mod compare;
 pub mod deliver;
 pub mod document;
 pub mod flow;

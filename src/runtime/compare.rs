@@ -1,0 +1,198 @@
+//! Comparing what a document would write with what a target already holds, and finding the
+//! target's record again by a document's `lookup`. Shared by delivery (which updates only when
+//! a field differs) and by the read-only previews (`run --dry-run`, `diff`), so they can never
+//! disagree about what counts as a change.
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::{
+    connector::client::{Client, ConnectorError},
+    eval::Value,
+};
+
+/// Equal as values: `12.5` and `12.50` are the same amount, `7` and `"7"` the same text.
+pub fn same(a: &Json, b: &Json) -> bool {
+    match (Value::from_json(a), Value::from_json(b)) {
+        (Ok(x), Ok(y)) => x.equals(&y).unwrap_or(false) || x.to_plain_text() == y.to_plain_text(),
+        _ => a == b,
+    }
+}
+
+/// Does the target's value of a field already hold what the body sends for it?
+pub fn holds(current: Option<&Json>, sent: &Json) -> bool {
+    current.is_some_and(|r| same(r, sent) || (r.is_array() && sent.is_array() && r == sent))
+}
+
+/// Does the target's record already hold every field of the body? Then an upsert has
+/// nothing to change and sends nothing.
+pub fn contains(record: &Json, body: &Json) -> bool {
+    let Some(fields) = body.as_object() else {
+        return true;
+    };
+    fields.iter().all(|(k, v)| holds(record.get(k), v))
+}
+
+/// One field whose value differs, at a path like `lines[0].quantity`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    /// Where: field names joined by `.`, list items as `[i]`.
+    pub path: String,
+    /// The value now; absent when the field is not there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Json>,
+    /// The value afterwards; absent when the field goes away.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Json>,
+}
+
+/// The fields of `body` that `record` does not hold (exactly those that make [`contains`]
+/// false), each narrowed down to the nested fields that differ where it is a record or list.
+pub fn update_changes(record: &Json, body: &Json) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    let Some(fields) = body.as_object() else {
+        return out;
+    };
+    for (field, sent) in fields {
+        let current = record.get(field);
+        if holds(current, sent) {
+            continue;
+        }
+        let before = out.len();
+        changes(field, current, Some(sent), &mut out);
+        if out.len() == before {
+            // Equal part by part, yet not held as a whole: show the whole field.
+            out.push(FieldChange {
+                path: field.clone(),
+                before: current.cloned(),
+                after: Some(sent.clone()),
+            });
+        }
+    }
+    out
+}
+
+/// Every difference between two values, path by path: records by field (fields of `after`
+/// first, then those only `before` has), lists by position, scalars with [`same`].
+pub fn changes(
+    path: &str,
+    before: Option<&Json>,
+    after: Option<&Json>,
+    out: &mut Vec<FieldChange>,
+) {
+    match (before, after) {
+        (None, None) => {}
+        (Some(Json::Object(a)), Some(Json::Object(b))) => {
+            for (key, value) in b {
+                changes(&join(path, key), a.get(key), Some(value), out);
+            }
+            for (key, value) in a.iter().filter(|(k, _)| !b.contains_key(*k)) {
+                changes(&join(path, key), Some(value), None, out);
+            }
+        }
+        (Some(Json::Array(a)), Some(Json::Array(b))) => {
+            for i in 0..a.len().max(b.len()) {
+                changes(&format!("{path}[{i}]"), a.get(i), b.get(i), out);
+            }
+        }
+        (Some(a), Some(b)) if same(a, b) => {}
+        _ => out.push(FieldChange {
+            path: path.to_string(),
+            before: before.cloned(),
+            after: after.cloned(),
+        }),
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// The keys of a lookup: `{"field", "value"}` or `{"all": [{field, value}, …]}`.
+pub fn lookup_keys(lookup: &Json) -> Vec<(&str, &Json)> {
+    match lookup.get("all").and_then(Json::as_array) {
+        Some(all) => all
+            .iter()
+            .filter_map(|k| Some((k.get("field")?.as_str()?, k.get("value")?)))
+            .collect(),
+        None => lookup
+            .get("field")
+            .and_then(Json::as_str)
+            .zip(lookup.get("value"))
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Looks a record up by a document's lookup, with one search call (read-only).
+pub async fn find(
+    client: &Client,
+    entity: &str,
+    lookup: &Json,
+) -> Result<Option<Json>, ConnectorError> {
+    let keys = lookup_keys(lookup);
+    let Some((field, value)) = keys.first() else {
+        return Ok(None);
+    };
+    let candidates = client.search(entity, field, value).await?;
+    Ok(candidates.into_iter().find(|record| {
+        keys.iter()
+            .all(|(f, v)| record.get(*f).is_some_and(|r| same(r, v)))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn amounts_compare_as_values() {
+        assert!(same(&json!(12.5), &json!(12.50)));
+        assert!(same(&json!(7), &json!("7")));
+        assert!(!same(&json!("a"), &json!("b")));
+        assert!(contains(&json!({"a": 1, "b": 2}), &json!({"a": "1"})));
+        assert!(!contains(&json!({"a": 1}), &json!({"a": 1, "c": 3})));
+    }
+
+    #[test]
+    fn update_changes_are_exactly_what_contains_refuses() {
+        let record = json!({"name": "Ann", "city": "Oslo", "refs": {"other": "A", "x": 1}});
+        let body = json!({"name": "Ann", "city": "Bergen", "refs": {"other": "B", "x": 1}});
+        assert!(!contains(&record, &body));
+        let changes = update_changes(&record, &body);
+        let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["city", "refs.other"]);
+        assert_eq!(changes[0].before, Some(json!("Oslo")));
+        assert_eq!(changes[0].after, Some(json!("Bergen")));
+        assert!(update_changes(&record, &json!({"name": "Ann"})).is_empty());
+    }
+
+    #[test]
+    fn lists_compare_by_position() {
+        let mut out = Vec::new();
+        changes(
+            "lines",
+            Some(&json!([{"q": 1}, {"q": 2}])),
+            Some(&json!([{"q": 1}, {"q": 3}, {"q": 4}])),
+            &mut out,
+        );
+        let paths: Vec<&str> = out.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["lines[1].q", "lines[2]"]);
+        assert_eq!(out[1].before, None);
+    }
+
+    #[test]
+    fn lookups_with_one_or_several_keys() {
+        assert_eq!(
+            lookup_keys(&json!({"field": "sku", "value": "A"})),
+            [("sku", &json!("A"))]
+        );
+        let all = json!({"all": [{"field": "a", "value": 1}, {"field": "b", "value": 2}]});
+        assert_eq!(lookup_keys(&all).len(), 2);
+    }
+}
