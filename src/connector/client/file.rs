@@ -6,8 +6,9 @@
 //! option sets the separator and `encoding` may be `utf-8` (default) or `windows-1252`/
 //! `latin1`. A folder means every non-hidden file directly in it.
 //!
-//! Lists read everything (a `since` is ignored: changes are found by comparing snapshots);
-//! get and search filter in memory. File sources are read-only.
+//! Lists read everything (a `since` is ignored: changes are found by comparing snapshots),
+//! NDJSON files a page of lines at a time; get and search filter in memory. File sources are
+//! read-only.
 
 use std::path::{Path, PathBuf};
 
@@ -24,30 +25,159 @@ enum Format {
     Csv,
 }
 
+/// Records handed out per page.
+pub(super) const PAGE: usize = 1000;
+
 /// Reads every record of an entity.
 pub(super) async fn list(
     client: &Client,
     name: &str,
     entity: &Entity,
 ) -> Result<Vec<Value>, ConnectorError> {
-    let option = entity.path.as_deref().unwrap_or("path");
-    let pattern = client.options.get(option).ok_or_else(|| {
-        ConnectorError::config(format!(
-            "system `{}` needs the option `{option}` (a file, folder or glob) to read `{name}`",
-            client.alias
-        ))
-    })?;
-    let files = expand(&client.project_dir, pattern)?;
+    let mut listing = Listing::new(client, name, entity)?;
     let mut records = Vec::new();
-    for path in files {
-        let format = format_of(client, &path)?;
-        let bytes = tokio::fs::read(&path).await.map_err(|err| {
-            ConnectorError::transient(format!("cannot read `{}`: {err}", path.display()))
-        })?;
-        let text = decode(&bytes, client.options.get("encoding"), &path)?;
-        parse(&text, format, delimiter(client)?, &path, &mut records)?;
+    while let Some(page) = listing.next_page(client).await? {
+        records.extend(page);
     }
     Ok(records)
+}
+
+/// One list of a file source in progress: the files still to read and the one being read.
+/// NDJSON files are read [`PAGE`] lines at a time; CSV and JSON files are parsed whole and
+/// handed out a page at a time.
+#[derive(Debug)]
+pub(super) struct Listing {
+    files: std::vec::IntoIter<PathBuf>,
+    current: Option<Open>,
+}
+
+#[derive(Debug)]
+enum Open {
+    Parsed(std::vec::IntoIter<Value>),
+    Lines {
+        path: PathBuf,
+        reader: std::io::BufReader<std::fs::File>,
+        line: usize,
+    },
+}
+
+impl Listing {
+    /// Finds the files; reads nothing yet.
+    pub(super) fn new(
+        client: &Client,
+        name: &str,
+        entity: &Entity,
+    ) -> Result<Listing, ConnectorError> {
+        let option = entity.path.as_deref().unwrap_or("path");
+        let pattern = client.options.get(option).ok_or_else(|| {
+            ConnectorError::config(format!(
+                "system `{}` needs the option `{option}` (a file, folder or glob) to read `{name}`",
+                client.alias
+            ))
+        })?;
+        let files = expand(&client.project_dir, pattern)?;
+        Ok(Listing {
+            files: files.into_iter(),
+            current: None,
+        })
+    }
+
+    /// The next page of records, or `None` after the last file.
+    pub(super) async fn next_page(
+        &mut self,
+        client: &Client,
+    ) -> Result<Option<Vec<Value>>, ConnectorError> {
+        loop {
+            match &mut self.current {
+                Some(Open::Parsed(records)) => {
+                    let page: Vec<Value> = records.by_ref().take(PAGE).collect();
+                    if !page.is_empty() {
+                        return Ok(Some(page));
+                    }
+                    self.current = None;
+                }
+                Some(Open::Lines { path, reader, line }) => {
+                    let page = read_lines(client, path, reader, line)?;
+                    if !page.is_empty() {
+                        return Ok(Some(page));
+                    }
+                    self.current = None;
+                }
+                None => {
+                    let Some(path) = self.files.next() else {
+                        return Ok(None);
+                    };
+                    let format = format_of(client, &path)?;
+                    if format == Format::Ndjson {
+                        let file = std::fs::File::open(&path).map_err(|err| {
+                            ConnectorError::transient(format!(
+                                "cannot read `{}`: {err}",
+                                path.display()
+                            ))
+                        })?;
+                        self.current = Some(Open::Lines {
+                            path,
+                            reader: std::io::BufReader::new(file),
+                            line: 0,
+                        });
+                        continue;
+                    }
+                    let bytes = tokio::fs::read(&path).await.map_err(|err| {
+                        ConnectorError::transient(format!(
+                            "cannot read `{}`: {err}",
+                            path.display()
+                        ))
+                    })?;
+                    let text = decode(&bytes, client.options.get("encoding"), &path)?;
+                    let mut records = Vec::new();
+                    parse(&text, format, delimiter(client)?, &path, &mut records)?;
+                    self.current = Some(Open::Parsed(records.into_iter()));
+                }
+            }
+        }
+    }
+}
+
+/// Up to [`PAGE`] records from the next lines of an NDJSON file (empty at its end). The reads
+/// are blocking but short: one page of lines from a local file.
+fn read_lines(
+    client: &Client,
+    path: &Path,
+    reader: &mut std::io::BufReader<std::fs::File>,
+    line: &mut usize,
+) -> Result<Vec<Value>, ConnectorError> {
+    use std::io::BufRead;
+    let mut page = Vec::new();
+    let mut bytes = Vec::new();
+    while page.len() < PAGE {
+        bytes.clear();
+        let read = reader.read_until(b'\n', &mut bytes).map_err(|err| {
+            ConnectorError::transient(format!("cannot read `{}`: {err}", path.display()))
+        })?;
+        if read == 0 {
+            break;
+        }
+        *line += 1;
+        let text = decode(&bytes, client.options.get("encoding"), path)?;
+        if let Some(record) = ndjson_record(&text, *line, path)? {
+            page.push(record);
+        }
+    }
+    Ok(page)
+}
+
+/// The record on line `number` of an NDJSON file; `None` for a blank line.
+fn ndjson_record(line: &str, number: usize, path: &Path) -> Result<Option<Value>, ConnectorError> {
+    let bad = |detail: String| ConnectorError::permanent(format!("`{}`: {detail}", path.display()));
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    let value: Value =
+        serde_json::from_str(line).map_err(|err| bad(format!("line {number}: not JSON: {err}")))?;
+    if !value.is_object() {
+        return Err(bad(format!("line {number} is not an object")));
+    }
+    Ok(Some(value))
 }
 
 /// Counts the files the option matches.
@@ -172,15 +302,7 @@ fn parse(
         }
         Format::Ndjson => {
             for (index, line) in text.lines().enumerate() {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let value: Value = serde_json::from_str(line)
-                    .map_err(|err| bad(format!("line {}: not JSON: {err}", index + 1)))?;
-                if !value.is_object() {
-                    return Err(bad(format!("line {} is not an object", index + 1)));
-                }
-                out.push(value);
+                out.extend(ndjson_record(line, index + 1, path)?);
             }
         }
         Format::Csv => {

@@ -198,23 +198,67 @@ async fn search_read(
     domain: Value,
     ctx: Value,
 ) -> Result<Vec<Value>, ConnectorError> {
-    let model = model(client, entity)?;
-    let method = format!("model.{model}.search_read");
-    let limit = page_size(client);
-    let fields = read_fields(entity);
+    let mut listing = Listing::new(client, entity, domain, ctx)?;
     let mut out = Vec::new();
-    let mut offset = 0u64;
-    let mut pages = 0u32;
-    loop {
+    while let Some(page) = listing.next_page(client, state, entity).await? {
+        out.extend(page);
+    }
+    Ok(out)
+}
+
+/// One `search_read` list in progress, paged by offset.
+#[derive(Debug)]
+pub(super) struct Listing {
+    method: String,
+    domain: Value,
+    ctx: Value,
+    fields: Value,
+    limit: Option<u32>,
+    offset: u64,
+    pages: u32,
+    done: bool,
+}
+
+impl Listing {
+    fn new(
+        client: &Client,
+        entity: &Entity,
+        domain: Value,
+        ctx: Value,
+    ) -> Result<Listing, ConnectorError> {
+        let model = model(client, entity)?;
+        Ok(Listing {
+            method: format!("model.{model}.search_read"),
+            domain,
+            ctx,
+            fields: read_fields(entity),
+            limit: page_size(client),
+            offset: 0,
+            pages: 0,
+            done: false,
+        })
+    }
+
+    /// The next page's records, or `None` when the list has ended.
+    pub(super) async fn next_page(
+        &mut self,
+        client: &Client,
+        state: &RpcState,
+        entity: &Entity,
+    ) -> Result<Option<Vec<Value>>, ConnectorError> {
+        if self.done {
+            return Ok(None);
+        }
         let params = vec![
-            domain.clone(),
-            Value::from(offset),
-            limit.map_or(Value::Null, Value::from),
+            self.domain.clone(),
+            Value::from(self.offset),
+            self.limit.map_or(Value::Null, Value::from),
             json!([["id", "ASC"]]),
-            fields.clone(),
-            ctx.clone(),
+            self.fields.clone(),
+            self.ctx.clone(),
         ];
-        let result = call(client, state, &method, params, true).await?;
+        let method = &self.method;
+        let result = call(client, state, method, params, true).await?;
         let Value::Array(rows) = result else {
             return Err(ConnectorError::transient(format!(
                 "{}.{method}: the result is not a list",
@@ -222,35 +266,37 @@ async fn search_read(
             )));
         };
         let count = rows.len();
-        out.extend(rows.into_iter().map(|r| decode_record(r, entity)));
-        pages += 1;
-        let full = limit.is_some_and(|l| count >= l as usize);
+        let page: Vec<Value> = rows.into_iter().map(|r| decode_record(r, entity)).collect();
+        self.pages += 1;
+        let full = self.limit.is_some_and(|l| count >= l as usize);
         if !full || count == 0 {
-            return Ok(out);
+            self.done = true;
+            return Ok(Some(page));
         }
-        if pages >= client.max_pages {
+        if self.pages >= client.max_pages {
             return Err(ConnectorError::config(format!(
-                "{}.{method}: the list did not end after {pages} pages",
-                client.alias
+                "{}.{method}: the list did not end after {} pages",
+                client.alias, self.pages
             )));
         }
-        offset += count as u64;
+        self.offset += count as u64;
+        Ok(Some(page))
     }
 }
 
-/// Lists a model.
-pub(super) async fn list(
+/// Starts listing a model, a page at a time.
+pub(super) async fn list_pages(
     client: &Client,
     state: &RpcState,
     entity: &Entity,
     since: Option<&str>,
-) -> Result<Vec<Value>, ConnectorError> {
+) -> Result<Listing, ConnectorError> {
     let domain = match (since, entity.changed_since.as_deref()) {
         (Some(since), Some(field)) => json!([[field, ">=", datetime_value(since)]]),
         _ => json!([]),
     };
     let ctx = context(client, state).await?;
-    search_read(client, state, entity, domain, ctx).await
+    Listing::new(client, entity, domain, ctx)
 }
 
 /// Searches a model by one field.

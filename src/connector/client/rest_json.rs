@@ -154,13 +154,13 @@ fn odata_literal(value: &Value) -> String {
     }
 }
 
-/// Lists an entity (all pages).
-pub(super) async fn list(
+/// Starts listing an entity, a page at a time.
+pub(super) fn list_pages(
     client: &Client,
     name: &str,
     entity: &Entity,
     since: Option<&str>,
-) -> Result<Vec<Value>, ConnectorError> {
+) -> Result<Listing, ConnectorError> {
     let path = entity_path(client, name, entity)?;
     let mut list_path = path.clone();
     let mut query = Vec::new();
@@ -187,7 +187,7 @@ pub(super) async fn list(
             }
         }
     }
-    fetch_all(client, name, &path, &list_path, query).await
+    Listing::new(client, name, &path, &list_path, query)
 }
 
 /// Searches by one field's value (all pages).
@@ -226,40 +226,91 @@ async fn fetch_all(
     list_path: &str,
     extra: Vec<(String, String)>,
 ) -> Result<Vec<Value>, ConnectorError> {
-    let pagination = client.profile.pagination.as_ref();
-    let first_page = client
-        .options
-        .get("first_page")
-        .and_then(|p| p.trim().parse().ok())
-        .or_else(|| {
-            ZERO_BASED_PAGES
-                .contains(&client.profile.name.as_str())
-                .then_some(0)
-        });
-    let mut pager = Pager::new(pagination, first_page, client.max_pages);
-    let pointer = pagination.and_then(|p| p.items.as_deref());
-    let what = format!("list {}.{name}", client.alias);
-    let mut req = Req::get(url(client, list_path));
-    req.query = extra.clone();
-    req.query.extend(pager.first());
+    let mut listing = Listing::new(client, name, resource_path, list_path, extra)?;
     let mut out = Vec::new();
-    loop {
+    while let Some(page) = listing.next_page(client).await? {
+        out.extend(page);
+    }
+    Ok(out)
+}
+
+/// One list in progress: the request for the next page and the paging state.
+#[derive(Debug)]
+pub(super) struct Listing {
+    what: String,
+    resource_path: String,
+    pointer: Option<String>,
+    extra: Vec<(String, String)>,
+    pager: Pager,
+    /// The next request; `None` once the list has ended.
+    next: Option<Req>,
+}
+
+impl Listing {
+    fn new(
+        client: &Client,
+        name: &str,
+        resource_path: &str,
+        list_path: &str,
+        extra: Vec<(String, String)>,
+    ) -> Result<Listing, ConnectorError> {
+        let pagination = client.profile.pagination.as_ref();
+        let first_page = client
+            .options
+            .get("first_page")
+            .and_then(|p| p.trim().parse().ok())
+            .or_else(|| {
+                ZERO_BASED_PAGES
+                    .contains(&client.profile.name.as_str())
+                    .then_some(0)
+            });
+        let pager = Pager::new(pagination, first_page, client.max_pages);
+        let mut req = Req::get(url(client, list_path));
+        req.query = extra.clone();
+        req.query.extend(pager.first());
+        Ok(Listing {
+            what: format!("list {}.{name}", client.alias),
+            resource_path: resource_path.to_string(),
+            pointer: pagination.and_then(|p| p.items.clone()),
+            extra,
+            pager,
+            next: Some(req),
+        })
+    }
+
+    /// The next page's records (possibly none), or `None` when the list has ended.
+    pub(super) async fn next_page(
+        &mut self,
+        client: &Client,
+    ) -> Result<Option<Vec<Value>>, ConnectorError> {
+        let Some(req) = self.next.take() else {
+            return Ok(None);
+        };
         let resp = client.send(&req).await?;
         let body = resp.json(&req.describe())?;
-        let page = items(&what, body.clone(), pointer, resource_path)?;
+        let page = items(
+            &self.what,
+            body.clone(),
+            self.pointer.as_deref(),
+            &self.resource_path,
+        )?;
         let count = page.len();
-        out.extend(page);
-        match pager.next(&what, &resp.headers, &body, count)? {
-            Next::Done => return Ok(out),
+        match self.pager.next(&self.what, &resp.headers, &body, count)? {
+            Next::Done => {}
             Next::Params(params) => {
-                req.query = extra.clone();
+                let mut req = req;
+                req.query = self.extra.clone();
                 req.query.extend(params);
+                self.next = Some(req);
             }
             Next::Url(next) => {
+                let mut req = req;
                 req.url = resolve(&resp.url, &next)?;
                 req.query.clear();
+                self.next = Some(req);
             }
         }
+        Ok(Some(page))
     }
 }
 
