@@ -63,6 +63,9 @@ pub struct RunReport {
     pub pending: usize,
     /// With `--dry-run`: the documents that would be written.
     pub planned: Vec<PlannedWrite>,
+    /// With `--dry-run`: the records held back (`require`, `since`) or that could not be
+    /// evaluated, with the export-log entry a run would write for them.
+    pub held_back: Vec<NewEvent>,
 }
 
 /// Per-flow counts.
@@ -99,6 +102,10 @@ pub struct PlannedWrite {
     pub target: String,
     /// The body.
     pub payload: Json,
+    /// The document's key (what `$ref`s in other payloads name).
+    pub key: String,
+    /// How delivery finds the target record again (`by` key or external reference).
+    pub lookup: Option<Json>,
 }
 
 /// Why a run could not go on (per-record problems are export-log events, not errors).
@@ -266,6 +273,9 @@ pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, R
                     ));
                 }
             }
+            if options.dry_run {
+                report.held_back.extend(step.events.iter().cloned());
+            }
             if let (Some(store), true) = (&store, writes) {
                 let outcome = store.commit_source(&step).await?;
                 // Intents that already existed (a record evaluated again) are not new documents.
@@ -403,7 +413,7 @@ pub fn state_url(url: &str, project_dir: &Path) -> String {
 }
 
 /// Does the store behind `url` exist already? (PostgreSQL databases always do.)
-fn state_exists(url: &str) -> bool {
+pub(crate) fn state_exists(url: &str) -> bool {
     match url.strip_prefix("sqlite://") {
         Some(path) => Path::new(path.split('?').next().unwrap_or(path)).exists(),
         None => true,
@@ -456,6 +466,8 @@ fn planned(flow: &str, source: &str, document: &Document) -> PlannedWrite {
         operation: document.operation().to_string(),
         target: format!("{}.{}", document.target.system, document.target.entity),
         payload: Json::Object(document.payload.clone()),
+        key: document.key.clone(),
+        lookup: document.lookup.clone(),
     }
 }
 
@@ -509,7 +521,7 @@ impl Collections for Prefetched {
     }
 }
 
-async fn prefetch(
+pub(crate) async fn prefetch(
     flow: &plan::Flow,
     clients: &HashMap<String, Client>,
 ) -> Result<Prefetched, RuntimeError> {
