@@ -11,6 +11,7 @@ mod log;
 mod output;
 mod retry;
 mod run;
+mod test;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -46,6 +47,8 @@ pub enum Command {
     Retry(retry::Args),
     /// Test each system's credentials with one cheap call.
     CheckConnection(check_connection::Args),
+    /// Replay recorded runs (`run --record`) against the current rules and compare with their golden outputs.
+    Test(test::Args),
 }
 
 /// Output format for tools or people.
@@ -78,6 +81,7 @@ pub fn run() -> Exit {
         Command::Log(args) => log::run(args),
         Command::Retry(args) => retry::run(args),
         Command::CheckConnection(args) => check_connection::run(args),
+        Command::Test(args) => test::run(args),
     }
 }
 

@@ -1,4 +1,4 @@
-//! `ledgerlink run PROJECT [--once] [--dry-run] [--sink DIR] [--state URL] [--format human|json]`
+//! `ledgerlink run PROJECT [--once] [--dry-run] [--sink DIR] [--state URL] [--record DIR] [--format human|json]`
 
 use std::path::PathBuf;
 
@@ -29,6 +29,9 @@ pub struct Args {
     /// The date `today()` returns (YYYY-MM-DD), for reproducible runs.
     #[arg(long)]
     pub today: Option<chrono::NaiveDate>,
+    /// Record the source records, lookups and delivery answers into this folder, for `ledgerlink test`.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -40,9 +43,33 @@ pub fn run(args: Args) -> Exit {
         Ok(checked) => checked,
         Err(exit) => return exit,
     };
+    // A recorded run fixes its date, so the replay uses the same one.
+    let today = match &args.record {
+        Some(_) => Some(
+            args.today
+                .unwrap_or_else(|| chrono::Local::now().date_naive()),
+        ),
+        None => args.today,
+    };
+    let record = match args.record.as_deref().map(super::absolute) {
+        Some(dir) => match runtime::record::Recorder::create(
+            &dir,
+            &project,
+            today.unwrap_or_default(),
+            args.dry_run,
+        ) {
+            Ok(recorder) => Some(std::sync::Arc::new(recorder)),
+            Err(err) => {
+                output::error(format!("cannot record the run: {err}"));
+                return Exit::Usage;
+            }
+        },
+        None => None,
+    };
     let options = RunOptions {
         dry_run: args.dry_run,
-        today: args.today,
+        today,
+        record,
         sink: args.sink.as_deref().map(super::absolute),
         state: args.state.clone(),
         progress: matches!(args.format, Format::Human) && output::color(),

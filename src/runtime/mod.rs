@@ -10,6 +10,8 @@ pub mod compare;
 pub mod deliver;
 pub mod document;
 pub mod flow;
+pub mod record;
+pub mod replay;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -44,6 +46,8 @@ pub struct RunOptions {
     pub state: Option<String>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Record the source records, lookups and delivery answers (`run --record DIR`).
+    pub record: Option<std::sync::Arc<record::Recorder>>,
 }
 
 /// What a run did.
@@ -187,6 +191,10 @@ pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, R
                 continue;
             }
         };
+        if let Some(recorder) = &options.record {
+            recorder.source_page(&flow.name, source_client, &source.entity, &records)?;
+            recorder.collections(&flow.name, &collections)?;
+        }
         let cx = FlowContext {
             project: &name,
             plan: &plan,
@@ -287,6 +295,9 @@ pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, R
     }
     if let (Some(store), true) = (&store, writes) {
         deliver::deliver(store, &clients, &name, options.sink.is_some(), &mut report).await?;
+    }
+    if let Some(recorder) = &options.record {
+        recorder.finish(store.as_ref(), &name).await?;
     }
     Ok(report)
 }
@@ -505,7 +516,7 @@ fn progress_bar(show: bool, len: usize, flow: &str) -> indicatif::ProgressBar {
 }
 
 /// Records of the entities a flow searches with `find` / `exists`, read once per run.
-struct Prefetched(HashMap<(String, String), Vec<Json>>);
+pub(crate) struct Prefetched(pub(crate) HashMap<(String, String), Vec<Json>>);
 
 impl Collections for Prefetched {
     fn records(&self, system: &str, entity: &str) -> Result<Vec<Json>, EvalError> {
