@@ -33,3 +33,38 @@ fn terminal_width() -> usize {
 pub fn error(message: impl std::fmt::Display) {
     eprintln!("error: {message}");
 }
+
+/// Whether to colour output on stdout (reports that are printed there, like the dry run).
+pub fn color_stdout() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// Colours of report lines.
+#[derive(Debug, Clone, Copy)]
+pub enum Paint {
+    /// Something new.
+    Green,
+    /// Something that changes.
+    Yellow,
+    /// Something wrong.
+    Red,
+    /// Nothing happens.
+    Dim,
+    /// A heading.
+    Bold,
+}
+
+/// `text` in `paint` when `on`, else as it is.
+pub fn paint(on: bool, paint: Paint, text: &str) -> String {
+    if !on {
+        return text.to_string();
+    }
+    let code = match paint {
+        Paint::Green => "32",
+        Paint::Yellow => "33",
+        Paint::Red => "31",
+        Paint::Dim => "2",
+        Paint::Bold => "1",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}

@@ -2,10 +2,17 @@
 
 use std::path::PathBuf;
 
-use super::{output, Exit, Format};
+use super::{
+    output::{self, Paint},
+    Exit, Format,
+};
 use crate::{
     project::Project,
-    runtime::{self, RunOptions, RunReport},
+    runtime::{
+        self,
+        dry_run::{Action, Preview},
+        RunOptions, RunReport,
+    },
     state::{EventFilter, Store},
 };
 
@@ -85,11 +92,16 @@ pub fn run(args: Args) -> Exit {
         } else {
             run_events(&project, &options, &report, started).await?
         };
-        Ok((report, events))
+        let preview = if args.dry_run {
+            Some(runtime::dry_run::preview(&project, &options, &report).await?)
+        } else {
+            None
+        };
+        Ok((report, events, preview))
     });
     match result {
-        Ok((report, events)) => {
-            print_report(&report, &events, args.format, args.dry_run);
+        Ok((report, events, preview)) => {
+            print_report(&report, &events, args.format, preview.as_ref());
             if report.failed > 0
                 || report
                     .flows
@@ -128,9 +140,18 @@ async fn run_events(
         .await?)
 }
 
-fn print_report(report: &RunReport, events: &[crate::state::Event], format: Format, dry_run: bool) {
+fn print_report(
+    report: &RunReport,
+    events: &[crate::state::Event],
+    format: Format,
+    preview: Option<&Preview>,
+) {
+    let dry_run = preview.is_some();
     if matches!(format, Format::Json) {
-        let json = serde_json::json!({ "report": report, "events": events });
+        let mut json = serde_json::json!({ "report": report, "events": events });
+        if let Some(preview) = preview {
+            json["dry_run"] = serde_json::to_value(preview).unwrap_or_default();
+        }
         println!(
             "{}",
             serde_json::to_string_pretty(&json).unwrap_or_default()
@@ -159,18 +180,8 @@ fn print_report(report: &RunReport, events: &[crate::state::Event], format: Form
     for sync in &report.syncs_not_run {
         println!("  sync {sync:<24} not run: two-way sync comes with issue #6");
     }
-    if dry_run {
-        for write in &report.planned {
-            println!(
-                "  would {} {} for {}",
-                write.operation, write.target, write.source
-            );
-            if let Some(fields) = write.payload.as_object() {
-                for (field, value) in fields {
-                    println!("      {field} = {value}");
-                }
-            }
-        }
+    if let Some(preview) = preview {
+        print_preview(report, preview);
         return;
     }
     println!(
@@ -188,4 +199,102 @@ fn print_report(report: &RunReport, events: &[crate::state::Event], format: Form
             );
         }
     }
+}
+
+/// The plan diff of a dry run, grouped by flow: what would be created, updated, left as it
+/// is, skipped or refused, and why; updates field by field, before → after.
+fn print_preview(report: &RunReport, preview: &Preview) {
+    let color = output::color_stdout();
+    let mut flows: Vec<&str> = report.flows.iter().map(|f| f.name.as_str()).collect();
+    for name in preview
+        .writes
+        .iter()
+        .map(|w| w.flow.as_str())
+        .chain(preview.held_back.iter().map(|h| h.flow.as_str()))
+    {
+        if !flows.contains(&name) {
+            flows.push(name);
+        }
+    }
+    for flow in flows {
+        let writes: Vec<_> = preview.writes.iter().filter(|w| w.flow == flow).collect();
+        let held: Vec<_> = preview
+            .held_back
+            .iter()
+            .filter(|h| h.flow == flow)
+            .collect();
+        if writes.is_empty() && held.is_empty() {
+            continue;
+        }
+        println!();
+        println!(
+            "{}",
+            output::paint(color, Paint::Bold, &format!("flow {flow}"))
+        );
+        for write in writes {
+            let (paint, verb) = match write.action {
+                Action::Create => (Paint::Green, "would create"),
+                Action::Update => (Paint::Yellow, "would update"),
+                Action::Unchanged => (Paint::Dim, "unchanged"),
+                Action::Recorded => (Paint::Dim, "already recorded"),
+                Action::NotChecked => (Paint::Red, "not checked"),
+            };
+            let target = match &write.target_id {
+                Some(id) => format!("{} {id}", write.target),
+                None => write.target.clone(),
+            };
+            println!(
+                "  {} {target} ({} for {}): {}",
+                output::paint(color, paint, verb),
+                write.operation,
+                write.source,
+                write.reason
+            );
+            for change in &write.changes {
+                match write.action {
+                    Action::Update => println!(
+                        "      {}: {} → {}",
+                        change.path,
+                        shown(change.before.as_ref()),
+                        shown(change.after.as_ref())
+                    ),
+                    _ => println!("      {} = {}", change.path, shown(change.after.as_ref())),
+                }
+            }
+        }
+        for record in held {
+            let paint = if record.outcome == "skipped" {
+                Paint::Dim
+            } else {
+                Paint::Red
+            };
+            println!(
+                "  {} {}: {}",
+                output::paint(color, paint, record.outcome),
+                record.source,
+                record.reason
+            );
+        }
+    }
+    let skipped = preview
+        .held_back
+        .iter()
+        .filter(|h| h.outcome == "skipped")
+        .count();
+    println!();
+    println!(
+        "dry run: {} to create, {} to update, {} unchanged, {} already recorded, {} not checked; {} records skipped, {} failed",
+        preview.count(Action::Create),
+        preview.count(Action::Update),
+        preview.count(Action::Unchanged),
+        preview.count(Action::Recorded),
+        preview.count(Action::NotChecked),
+        skipped,
+        preview.held_back.len() - skipped
+    );
+}
+
+/// A value for people: JSON, `(none)` when the field is absent.
+fn shown(value: Option<&serde_json::Value>) -> String {
+    value.map_or_else(|| "(none)".to_string(), |v| v.to_string())
 }

@@ -8,6 +8,7 @@
 
 pub mod compare;
 pub mod deliver;
+pub mod dry_run;
 pub mod document;
 pub mod flow;
 pub mod record;
