@@ -2,61 +2,64 @@
 //! moments, over and over, and restarted until it finishes. Whatever the moment — between
 //! recording an intent and sending it, between the target writing a document and the ledger
 //! recording it — the target ends with every document exactly once.
+//!
+//! Two targets: a fake bookkeeping API (tests/support) that, besides the kills, commits every
+//! seventh create and drops its answer, and has no idempotency key, so only the lookup by
+//! reference after an attempted create keeps a document from being sent twice; and the local
+//! sink, whose writes must be atomic files.
+
+mod support;
 
 use std::{
     collections::HashMap,
     io::Write,
-    path::{Path, PathBuf},
+    path::Path,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
+use ledgerlink::connector::Profile;
 use serde_json::Value;
+use support::{ledgerlink_bin, FakeServer, Fault, Match};
 
 const DOCUMENTS: usize = 2_000;
 const MIN_KILLS: usize = 20;
 
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ledgerlink"))
-}
-
-fn project() -> tempfile::TempDir {
+/// A copy of `tests/projects/<name>` with `DOCUMENTS` orders as its source.
+fn project(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/projects/crash");
-    std::fs::create_dir_all(dir.path().join("rules")).expect("rules dir");
-    std::fs::create_dir_all(dir.path().join("fixtures")).expect("fixtures dir");
-    std::fs::copy(
-        source.join("ledgerlink.yaml"),
-        dir.path().join("ledgerlink.yaml"),
-    )
-    .expect("project file");
-    std::fs::copy(
-        source.join("rules/orders.rules"),
-        dir.path().join("rules/orders.rules"),
-    )
-    .expect("rules");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/projects")
+        .join(name);
+    for folder in ["rules", "fixtures", "connectors"] {
+        std::fs::create_dir_all(dir.path().join(folder)).expect("project folder");
+    }
+    for file in [
+        "ledgerlink.yaml",
+        "rules/orders.rules",
+        "connectors/ledger.yaml",
+    ] {
+        if source.join(file).exists() {
+            std::fs::copy(source.join(file), dir.path().join(file)).expect("copy project file");
+        }
+    }
     let mut orders =
         std::fs::File::create(dir.path().join("fixtures/orders.ndjson")).expect("orders");
     for i in 0..DOCUMENTS {
-        writeln!(orders, r#"{{"id": "o-{i:05}", "text": "order {i}"}}"#).expect("write order");
+        writeln!(
+            orders,
+            r#"{{"id": "o-{i:05}", "text": "order {i}", "amount": "{}.{:02}", "currency": "DKK"}}"#,
+            100 + i,
+            i % 100
+        )
+        .expect("write order");
     }
     dir
 }
 
 /// Starts a run; returns whether it finished by itself (and succeeded) within `limit`.
-fn run_until(project: &Path, sink: &Path, limit: Duration) -> bool {
-    let mut child = Command::new(bin())
-        .args([
-            "run",
-            "--once",
-            "--format",
-            "json",
-            "--today",
-            "2026-03-10",
-            "--sink",
-        ])
-        .arg(sink)
-        .arg(project)
+fn run_until(command: &mut Command, limit: Duration) -> bool {
+    let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -88,18 +91,23 @@ impl Sequence {
     }
 }
 
-#[test]
-fn killed_runs_lose_nothing_and_send_nothing_twice() {
-    let project = project();
-    let sink = tempfile::tempdir().expect("sink");
-    let mut random = Sequence(20_261_123);
+/// Kills runs made by `command` at random moments until at least `MIN_KILLS` kills happened
+/// and a run then finished by itself; then one more run, which must find nothing to do.
+/// Returns the number of kills.
+fn kill_until_done(command: &dyn Fn() -> Command, seed: u64, spread_ms: u64) -> usize {
+    let mut random = Sequence(seed);
     let mut kills = 0;
     let mut finished = false;
     for _ in 0..200 {
         // Early kills land in listing and recording; later ones in delivery.
-        let limit =
-            Duration::from_millis(40 + random.next(if kills < MIN_KILLS { 900 } else { 4_000 }));
-        if run_until(project.path(), sink.path(), limit) {
+        let limit = Duration::from_millis(
+            40 + random.next(if kills < MIN_KILLS {
+                spread_ms / 4
+            } else {
+                spread_ms
+            }),
+        );
+        if run_until(&mut command(), limit) {
             if kills >= MIN_KILLS {
                 finished = true;
                 break;
@@ -110,37 +118,25 @@ fn killed_runs_lose_nothing_and_send_nothing_twice() {
     }
     assert!(finished, "the run never finished after {kills} kills");
     assert!(kills >= MIN_KILLS, "only {kills} kills");
-    // One more run: nothing is left to do.
-    assert!(run_until(
-        project.path(),
-        sink.path(),
-        Duration::from_secs(120)
-    ));
+    assert!(
+        run_until(&mut command(), Duration::from_secs(120)),
+        "the last run finishes"
+    );
+    kills
+}
 
-    let folder = sink.path().join("acc/Sale");
-    let mut per_reference: HashMap<String, Vec<String>> = HashMap::new();
-    for entry in std::fs::read_dir(&folder).expect("sales written").flatten() {
-        // Documents are `<id>.json`; hidden files are the sink's own temporary files.
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.ends_with(".json") || name.starts_with('.') {
-            continue;
-        }
-        let text = std::fs::read_to_string(entry.path()).expect("read");
-        let sale: Value = serde_json::from_str(&text).expect("complete JSON: writes are atomic");
-        let reference = sale["reference"].as_str().expect("reference").to_string();
-        per_reference
-            .entry(reference)
-            .or_default()
-            .push(entry.file_name().to_string_lossy().into_owned());
+/// Asserts that `references` holds every document exactly once; on duplicates, prints the
+/// export log lines of their source records to show how they came about.
+fn assert_each_once(references: &[String], project: &Path) {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for reference in references {
+        *count.entry(reference.as_str()).or_default() += 1;
     }
-    let duplicates: Vec<_> = per_reference
-        .iter()
-        .filter(|(_, files)| files.len() > 1)
-        .collect();
+    let duplicates: Vec<_> = count.iter().filter(|(_, n)| **n > 1).collect();
     if !duplicates.is_empty() {
-        let log = Command::new(bin())
+        let log = Command::new(ledgerlink_bin())
             .args(["log", "--limit", "100000", "--format", "json"])
-            .arg(project.path())
+            .arg(project)
             .output()
             .expect("log");
         let log = String::from_utf8_lossy(&log.stdout);
@@ -154,7 +150,7 @@ fn killed_runs_lose_nothing_and_send_nothing_twice() {
     assert!(duplicates.is_empty(), "sent twice: {duplicates:?}");
     let missing: Vec<String> = (0..DOCUMENTS)
         .map(|i| format!("crash:o-{i:05}"))
-        .filter(|r| !per_reference.contains_key(r))
+        .filter(|r| !count.contains_key(r.as_str()))
         .collect();
     assert!(
         missing.is_empty(),
@@ -162,5 +158,85 @@ fn killed_runs_lose_nothing_and_send_nothing_twice() {
         missing.len(),
         missing.first()
     );
-    println!("crash test: {kills} kills, {DOCUMENTS} documents, 0 duplicates, 0 lost");
+}
+
+fn run_command(project: &Path) -> Command {
+    let mut command = Command::new(ledgerlink_bin());
+    command.args(["run", "--once", "--format", "json", "--today", "2026-03-10"]);
+    command.arg(project);
+    command
+}
+
+#[test]
+fn killed_runs_against_an_api_that_drops_answers_lose_nothing_and_send_nothing_twice() {
+    let project = project("crash-api");
+    let profile: Profile = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(project.path().join("connectors/ledger.yaml")).expect("profile"),
+    )
+    .expect("the test profile parses");
+    let ledger = FakeServer::from_profile(profile);
+    ledger.set_page_size(500);
+    ledger.inject(Fault::CommitThenDropEvery {
+        nth: 7,
+        on: Match::on("POST", "Voucher"),
+    });
+    let command = || {
+        let mut command = run_command(project.path());
+        command
+            .env("LEDGERLINK_ENDPOINT_LEDGER", ledger.url())
+            .env("CRASH_LEDGER_TOKEN", "test-token");
+        command
+    };
+    let kills = kill_until_done(&command, 20_261_124, 6_000);
+
+    let vouchers = ledger.records("Voucher");
+    let references: Vec<String> = vouchers
+        .iter()
+        .map(|v| v["reference"].as_str().expect("reference").to_string())
+        .collect();
+    assert_each_once(&references, project.path());
+    // Field by field for one of them: the amount went through exactly.
+    let last = vouchers
+        .iter()
+        .find(|v| v["reference"] == "crash:o-01999")
+        .expect("the last order's voucher");
+    assert_eq!(last["text"], "order 1999");
+    assert_eq!(last["amount"].to_string().trim_matches('"'), "2099.99");
+    assert_eq!(last["currency"], "DKK");
+    let dropped = ledger
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.dropped)
+        .count();
+    assert!(dropped > 0, "some answers were dropped");
+    println!(
+        "crash test (API): {kills} kills, {dropped} dropped answers, {DOCUMENTS} documents, 0 duplicates, 0 lost"
+    );
+}
+
+#[test]
+fn killed_runs_into_the_sink_lose_nothing_and_send_nothing_twice() {
+    let project = project("crash");
+    let sink = tempfile::tempdir().expect("sink");
+    let command = || {
+        let mut command = run_command(project.path());
+        command.arg("--sink").arg(sink.path());
+        command
+    };
+    let kills = kill_until_done(&command, 20_261_123, 4_000);
+
+    let folder = sink.path().join("acc/Sale");
+    let mut references = Vec::new();
+    for entry in std::fs::read_dir(&folder).expect("sales written").flatten() {
+        // Documents are `<id>.json`; hidden files are the sink's own temporary files.
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".json") || name.starts_with('.') {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).expect("read");
+        let sale: Value = serde_json::from_str(&text).expect("complete JSON: writes are atomic");
+        references.push(sale["reference"].as_str().expect("reference").to_string());
+    }
+    assert_each_once(&references, project.path());
+    println!("crash test (sink): {kills} kills, {DOCUMENTS} documents, 0 duplicates, 0 lost");
 }

@@ -253,8 +253,22 @@ fn transient_faults_and_dropped_answers_still_deliver_everything_once() {
     assert_eq!(quiet["report"]["failed"], 0, "{quiet:#}");
 
     let (project, shop, acc) = seeded();
-    // Rate limiting, server errors, a reset connection on a read, and the crash window: the
-    // draft is created but its answer never arrives.
+    // Requests to e-conomic time out after 2 s here, so that the slow answers below count.
+    let config = project.path().join("ledgerlink.yaml");
+    let text = std::fs::read_to_string(&config).expect("project file");
+    let text = text.replacen(
+        "    connector: economic\n",
+        "    connector: economic\n    timeout: 2s\n",
+        1,
+    );
+    assert!(
+        text.contains("timeout: 2s"),
+        "the acc system is where it was"
+    );
+    std::fs::write(&config, text).expect("write project file");
+    // Rate limiting, server errors, a reset connection on a read, answers slower than the
+    // timeout (a read, and a create that the server still makes after the client gave up),
+    // and the crash window: the draft is created but its answer never arrives.
     acc.inject(Fault::Status {
         status: 429,
         times: 2,
@@ -270,6 +284,16 @@ fn transient_faults_and_dropped_answers_still_deliver_everything_once() {
     acc.inject(Fault::Reset {
         times: 1,
         on: Match::on("GET", "Customer"),
+    });
+    acc.inject(Fault::Delay {
+        millis: 3_000,
+        times: 1,
+        on: Match::on("GET", "BookedInvoice"),
+    });
+    acc.inject(Fault::Delay {
+        millis: 3_000,
+        times: 1,
+        on: Match::on("POST", "Product"),
     });
     acc.inject(Fault::CommitThenDrop {
         times: 1,
@@ -289,6 +313,24 @@ fn transient_faults_and_dropped_answers_still_deliver_everything_once() {
         }
         report = run(project.path(), &shop, &acc);
     }
+    // One new product is created (see above); the slow create timed out on our side and was sent again with the same idempotency
+    // key; the server, which had made it, answered the repeat with the same product.
+    let product_posts: Vec<_> = acc
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/products"))
+        .collect();
+    assert!(
+        product_posts.len() >= 2,
+        "the timed-out create was re-sent: {product_posts:#?}"
+    );
+    assert!(
+        product_posts
+            .windows(2)
+            .any(|w| w[0].header("idempotency-key") == w[1].header("idempotency-key")),
+        "re-sent with its key: {product_posts:#?}"
+    );
+
     assert_eq!(report["report"]["pending"], 0, "{report:#}");
     assert_eq!(report["report"]["failed"], 0, "{report:#}");
     assert_eq!(
