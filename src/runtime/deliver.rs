@@ -6,8 +6,11 @@
 //! finds the intent `attempted` and looks the record up in the target by its external
 //! reference (or `by` key) instead of sending it again. Permanent refusals become dead
 //! letters (`failed`) with the server's reason; the other intents go on.
+//!
+//! The ledger is read in bounded batches, and runs of independent creates are sent a few at a
+//! time (see [`deliver`]); the client's rate limiter paces them.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, future::Future, pin::Pin, task::Poll};
 
 use serde_json::{Map, Value as Json};
 
@@ -21,8 +24,25 @@ use crate::{
     state::{EventKind, Intent, IntentStatus, NewEvent, Store},
 };
 
+/// Open intents read from the ledger per batch of a delivery pass.
+const BATCH: usize = 256;
+
+/// Independent creates sent together: their `attempted` marks are stored in one transaction,
+/// their requests run concurrently (the client's limiter still bounds the requests in flight
+/// and per second), and their completions and events are stored in one transaction.
+const GROUP: usize = 16;
+
 /// Sends every deliverable intent of `project`; intents whose dependencies are not done yet
 /// wait for a later pass of the same run.
+///
+/// A pass reads the open intents in batches of [`BATCH`] (keyset on the ledger's sequence),
+/// so memory stays bounded whatever the number of intents. Within a batch, runs of up to
+/// [`GROUP`] consecutive plain creates with nothing to wait for (pending `create`/`post`
+/// without dependencies) are sent together; everything else (upserts and ensures, which look
+/// the target up first and could otherwise race each other into duplicates; intents with
+/// dependencies; credits; creates to look up after a possible earlier attempt) is delivered
+/// alone, after everything before it has finished, exactly as one at a time. A pass with no
+/// progress ends the delivery.
 pub async fn deliver(
     store: &Store,
     clients: &HashMap<String, Client>,
@@ -31,25 +51,42 @@ pub async fn deliver(
     report: &mut RunReport,
 ) -> Result<(), RuntimeError> {
     loop {
-        let open: Vec<Intent> = store
-            .intents(project, None)
-            .await?
-            .into_iter()
-            .filter(|i| matches!(i.status, IntentStatus::Pending | IntentStatus::Attempted))
-            .collect();
         let mut progress = false;
         let mut waiting = 0;
-        for intent in &open {
-            match deliver_one(store, clients, project, sink, intent).await? {
-                Delivered::Done => {
-                    report.delivered += 1;
-                    progress = true;
+        let mut after = 0;
+        loop {
+            let batch = store.open_intents(project, after, BATCH).await?;
+            let Some(last) = batch.last() else { break };
+            after = last.sequence;
+            let mut rest = batch.as_slice();
+            while !rest.is_empty() {
+                let together = rest
+                    .iter()
+                    .take(GROUP)
+                    .take_while(|i| independent_create(i))
+                    .count();
+                let outcomes = if together >= 2 {
+                    let (group, tail) = rest.split_at(together);
+                    rest = tail;
+                    deliver_group(store, clients, project, sink, group).await?
+                } else {
+                    let (one, tail) = rest.split_at(1);
+                    rest = tail;
+                    vec![deliver_one(store, clients, project, sink, &one[0]).await?]
+                };
+                for outcome in outcomes {
+                    match outcome {
+                        Delivered::Done => {
+                            report.delivered += 1;
+                            progress = true;
+                        }
+                        Delivered::Failed => {
+                            report.failed += 1;
+                            progress = true;
+                        }
+                        Delivered::Waiting | Delivered::Retry => waiting += 1,
+                    }
                 }
-                Delivered::Failed => {
-                    report.failed += 1;
-                    progress = true;
-                }
-                Delivered::Waiting | Delivered::Retry => waiting += 1,
             }
         }
         if !progress {
@@ -57,6 +94,129 @@ pub async fn deliver(
             return Ok(());
         }
     }
+}
+
+/// A create that may be sent together with others: never attempted before (so nothing to
+/// look up), waiting for no other document, and not a credit.
+fn independent_create(intent: &Intent) -> bool {
+    intent.status == IntentStatus::Pending
+        && intent.depends_on.is_empty()
+        && matches!(intent.operation.as_str(), "create" | "post")
+        && intent.payload.get("$credit_for").is_none()
+}
+
+/// Delivers a group of [`independent_create`]s: marks them attempted in one transaction,
+/// sends the creates concurrently (one after another into a sink, whose ids follow the
+/// order), and stores the completions with their events in one transaction. Crash safety is
+/// that of one at a time: every create is marked attempted before it is sent, and a create
+/// whose answer is not recorded is looked up by the next run.
+async fn deliver_group(
+    store: &Store,
+    clients: &HashMap<String, Client>,
+    project: &str,
+    sink: bool,
+    group: &[Intent],
+) -> Result<Vec<Delivered>, RuntimeError> {
+    let mut outcomes: Vec<Option<Delivered>> = group.iter().map(|_| None).collect();
+    let mut ready = Vec::new();
+    for (index, intent) in group.iter().enumerate() {
+        let payload = resolve_references(&intent.payload, &|_| None);
+        match (clients.get(&intent.system), payload) {
+            (Some(client), Some(payload)) => {
+                ready.push((index, client, without_markers(&payload, sink)));
+            }
+            // No such system, or a reference to resolve: the one-at-a-time path says why.
+            _ => outcomes[index] = Some(deliver_one(store, clients, project, sink, intent).await?),
+        }
+    }
+    let keys: Vec<String> = ready.iter().map(|(i, ..)| group[*i].key.clone()).collect();
+    if store.mark_attempted_many(&keys).await.is_err() {
+        // The ledger could not record the attempts: send nothing together; one at a time
+        // records (or reports) each on its own.
+        for (index, ..) in &ready {
+            outcomes[*index] =
+                Some(deliver_one(store, clients, project, sink, &group[*index]).await?);
+        }
+        return Ok(outcomes.into_iter().flatten().collect());
+    }
+    let sends = ready.iter().map(|(index, client, body)| {
+        let intent = &group[*index];
+        async move {
+            client
+                .create(&intent.entity, body, intent.idempotency_key.as_deref())
+                .await
+        }
+    });
+    let results = if sink {
+        let mut results = Vec::with_capacity(ready.len());
+        for send in sends {
+            results.push(send.await);
+        }
+        results
+    } else {
+        join_all(sends.collect()).await
+    };
+    let mut done = Vec::new();
+    let mut events = Vec::new();
+    let mut failures = Vec::new();
+    for ((index, client, _), result) in ready.iter().zip(results) {
+        let intent = &group[*index];
+        match result {
+            Ok(created) => {
+                let id = client.id_of(&intent.entity, &created).unwrap_or_default();
+                events.push(event(
+                    project,
+                    intent,
+                    EventKind::Transferred,
+                    format!(
+                        "{} {}.{} {id}",
+                        intent.operation, intent.system, intent.entity
+                    ),
+                    Some(id.clone()),
+                ));
+                done.push((intent.key.clone(), id, created));
+                outcomes[*index] = Some(Delivered::Done);
+            }
+            Err(err) if err.kind == ConnectorErrorKind::Transient => {
+                let message = format!(
+                    "{} {}.{} will be retried: {}",
+                    intent.operation, intent.system, intent.entity, err.message
+                );
+                events.push(event(project, intent, EventKind::Info, message, None));
+                outcomes[*index] = Some(Delivered::Retry);
+            }
+            Err(err) => failures.push((*index, err.message)),
+        }
+    }
+    store.complete_intents(&done, &events).await?;
+    for (index, reason) in failures {
+        outcomes[index] = Some(fail(store, project, &group[index], &reason).await?);
+    }
+    Ok(outcomes.into_iter().flatten().collect())
+}
+
+/// Runs futures concurrently on the current task and returns their outputs in order.
+async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }
 
 enum Delivered {
@@ -215,11 +375,7 @@ async fn resolve_credit(
         .and_then(Json::as_str)
         .unwrap_or_default()
         .to_string();
-    let original = store
-        .intents(project, Some(IntentStatus::Done))
-        .await?
-        .into_iter()
-        .find(|i| i.source == source && i.entity == entity && i.operation != "credit");
+    let original = store.done_intent_for(project, &source, &entity).await?;
     match original.and_then(|i| i.target_id) {
         Some(id) => {
             credit.insert("target_id".into(), Json::String(id));

@@ -1,10 +1,11 @@
-//! One atomic step of the runtime: a source record was evaluated.
+//! One atomic step of the runtime: a source record (or a page of them) was evaluated.
 
 use sqlx::AnyConnection;
 
 use super::log::insert_events;
 use super::{
-    count_i64, failed, json_text, now, CommitOutcome, NewIntent, SourceStep, StateError, Store,
+    count_i64, failed, json_text, now, CommitOutcome, NewEvent, NewIntent, SourceStep, StateError,
+    Store,
 };
 
 impl Store {
@@ -13,21 +14,58 @@ impl Store {
     /// are left untouched, so re-evaluating a record never duplicates an intent), appends the
     /// events and sets the watermark (if given). Either all of it is stored or nothing.
     pub async fn commit_source(&self, step: &SourceStep) -> Result<CommitOutcome, StateError> {
+        let outcomes = self.commit_sources(std::slice::from_ref(step)).await?;
+        Ok(outcomes
+            .into_iter()
+            .next()
+            .unwrap_or(CommitOutcome { new_intents: 0 }))
+    }
+
+    /// Commits several source steps (a page of records) in ONE transaction, each as
+    /// [`Store::commit_source`] would: either all of them are stored or none, so a record's
+    /// snapshot and its intents are still always stored together. Returns one outcome per
+    /// step, in order. Locks are taken in the documented order over the whole batch: the
+    /// snapshot rows (in key order), the intents counter, the events counter, the watermark
+    /// rows (in key order).
+    pub async fn commit_sources(
+        &self,
+        steps: &[SourceStep],
+    ) -> Result<Vec<CommitOutcome>, StateError> {
+        if steps.is_empty() {
+            return Ok(Vec::new());
+        }
         // Encode everything before taking any lock.
-        let snapshot = match &step.snapshot {
-            Some((key, fields, hash)) => Some((key, json_text(fields)?, hash)),
-            None => None,
-        };
-        let intents = step
-            .intents
-            .iter()
-            .map(EncodedIntent::new)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut snapshots = Vec::new();
+        for step in steps {
+            if let Some((key, fields, hash)) = &step.snapshot {
+                snapshots.push((key, json_text(fields)?, hash));
+            }
+        }
+        snapshots.sort_by(|a, b| {
+            (&a.0.project, &a.0.system, &a.0.entity, &a.0.id).cmp(&(
+                &b.0.project,
+                &b.0.system,
+                &b.0.entity,
+                &b.0.id,
+            ))
+        });
+        let mut intents = Vec::new();
+        let mut owners = Vec::new();
+        for (index, step) in steps.iter().enumerate() {
+            for intent in &step.intents {
+                intents.push(EncodedIntent::new(intent)?);
+                owners.push(index);
+            }
+        }
+        let mut watermarks: Vec<_> = steps.iter().filter_map(|s| s.watermark.as_ref()).collect();
+        // The last value given for a cursor wins, as with one step after another.
+        watermarks.reverse();
+        watermarks.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
+        watermarks.dedup_by(|a, b| (&a.0, &a.1, &a.2) == (&b.0, &b.1, &b.2));
 
         let mut tx = self.begin().await?;
-        // Lock order (see the module docs): snapshot row, intents counter, events counter,
-        // watermark row.
-        if let Some((key, fields, hash)) = snapshot {
+        let at = now();
+        for (key, fields, hash) in snapshots {
             sqlx::query(
                 "INSERT INTO snapshots (project, system, entity, record_id, fields, hash, seen_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -40,14 +78,21 @@ impl Store {
             .bind(&key.id)
             .bind(fields)
             .bind(hash)
-            .bind(now())
+            .bind(&at)
             .execute(&mut *tx)
             .await
             .map_err(failed("cannot store snapshot"))?;
         }
-        let new_intents = insert_intents(&mut tx, &intents).await?;
-        insert_events(&mut tx, &step.events).await?;
-        if let Some((project, system, entity, value)) = &step.watermark {
+        let inserted = insert_intents(&mut tx, &intents).await?;
+        let mut outcomes = vec![CommitOutcome { new_intents: 0 }; steps.len()];
+        for (owner, new) in owners.into_iter().zip(inserted) {
+            if new {
+                outcomes[owner].new_intents += 1;
+            }
+        }
+        let events: Vec<NewEvent> = steps.iter().flat_map(|s| s.events.clone()).collect();
+        insert_events(&mut tx, &events).await?;
+        for (project, system, entity, value) in watermarks {
             sqlx::query(
                 "INSERT INTO watermarks (project, system, entity, value, updated_at) \
                  VALUES ($1, $2, $3, $4, $5) \
@@ -58,7 +103,7 @@ impl Store {
             .bind(system)
             .bind(entity)
             .bind(value)
-            .bind(now())
+            .bind(&at)
             .execute(&mut *tx)
             .await
             .map_err(failed("cannot store watermark"))?;
@@ -66,7 +111,7 @@ impl Store {
         tx.commit()
             .await
             .map_err(failed("cannot commit source step"))?;
-        Ok(CommitOutcome { new_intents })
+        Ok(outcomes)
     }
 }
 
@@ -90,15 +135,15 @@ impl<'a> EncodedIntent<'a> {
     }
 }
 
-/// Inserts the intents not recorded yet and returns how many were new. Holds the `intents`
-/// counter row from the first insert to the end of the transaction, which numbers the new
-/// intents in commit order without gaps.
+/// Inserts the intents not recorded yet and says, per intent, whether it was new. Holds the
+/// `intents` counter row from the first insert to the end of the transaction, which numbers
+/// the new intents in commit order without gaps.
 async fn insert_intents(
     conn: &mut AnyConnection,
     intents: &[EncodedIntent<'_>],
-) -> Result<usize, StateError> {
+) -> Result<Vec<bool>, StateError> {
     if intents.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let last: i64 = sqlx::query_scalar(
         "UPDATE counters SET value = value WHERE name = 'intents' RETURNING value",
@@ -108,6 +153,7 @@ async fn insert_intents(
     .map_err(failed("cannot lock the intents counter"))?;
     let at = now();
     let mut new = 0usize;
+    let mut inserted_flags = Vec::with_capacity(intents.len());
     for encoded in intents {
         let intent = encoded.intent;
         let sequence = last + count_i64(new)? + 1;
@@ -138,6 +184,7 @@ async fn insert_intents(
         if inserted == 1 {
             new += 1;
         }
+        inserted_flags.push(inserted == 1);
     }
     if new > 0 {
         sqlx::query("UPDATE counters SET value = $1 WHERE name = 'intents'")
@@ -146,5 +193,5 @@ async fn insert_intents(
             .await
             .map_err(failed("cannot advance the intents counter"))?;
     }
-    Ok(new)
+    Ok(inserted_flags)
 }

@@ -10,7 +10,10 @@ use std::str::FromStr;
 
 use sqlx::any::AnyRow;
 
-use super::{failed, get, json_text, json_value, now, Intent, IntentStatus, StateError, Store};
+use super::log::insert_events;
+use super::{
+    failed, get, json_text, json_value, now, Intent, IntentStatus, NewEvent, StateError, Store,
+};
 
 /// `SELECT <every intents column> FROM intents`, as a literal for `concat!`.
 macro_rules! select_intents {
@@ -48,6 +51,139 @@ impl Store {
         .await
         .map_err(failed("cannot list intents"))?;
         rows.iter().map(intent_from_row).collect()
+    }
+
+    /// Up to `limit` intents of the project still to deliver (`pending` or `attempted`) whose
+    /// sequence is above `after`, in sequence order: one batch of a delivery pass. The next
+    /// batch starts after the last sequence of this one (keyset paging, so a pass reads each
+    /// open intent once in bounded memory, whatever the ledger's size).
+    pub async fn open_intents(
+        &self,
+        project: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Intent>, StateError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = sqlx::query(concat!(
+            select_intents!(),
+            " WHERE project = $1 AND status IN ('pending', 'attempted') AND sequence > $2 \
+             ORDER BY sequence LIMIT $3"
+        ))
+        .bind(project)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed("cannot list open intents"))?;
+        rows.iter().map(intent_from_row).collect()
+    }
+
+    /// The first delivered (`done`) intent of the project that `source` produced in `entity`,
+    /// other than a credit: what `credit X for record` credits.
+    pub async fn done_intent_for(
+        &self,
+        project: &str,
+        source: &str,
+        entity: &str,
+    ) -> Result<Option<Intent>, StateError> {
+        let row = sqlx::query(concat!(
+            select_intents!(),
+            " WHERE project = $1 AND status = 'done' AND source = $2 AND entity = $3 \
+             AND operation <> 'credit' ORDER BY sequence LIMIT 1"
+        ))
+        .bind(project)
+        .bind(source)
+        .bind(entity)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(failed("cannot find the delivered intent"))?;
+        row.as_ref().map(intent_from_row).transpose()
+    }
+
+    /// Marks several intents `attempted` in one transaction, as [`Store::mark_attempted`]
+    /// does each: a batch about to be sent together. Either all are marked or none.
+    pub async fn mark_attempted_many(&self, keys: &[String]) -> Result<(), StateError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        let at = now();
+        for key in keys {
+            let updated = sqlx::query(
+                "UPDATE intents SET status = 'attempted', attempts = attempts + 1, updated_at = $2 \
+                 WHERE intent_key = $1 AND status IN ('pending', 'attempted')",
+            )
+            .bind(key)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed("cannot mark intent attempted"))?
+            .rows_affected();
+            if updated != 1 {
+                let _ = tx.rollback().await;
+                let current = self.existing(key).await?;
+                return Err(StateError::conflict(format!(
+                    "intent {key} is {}; only pending or attempted intents can be attempted",
+                    current.status
+                )));
+            }
+        }
+        tx.commit()
+            .await
+            .map_err(failed("cannot commit attempted intents"))
+    }
+
+    /// Records several successful writes in one transaction, each as
+    /// [`Store::complete_intent`] does, together with their export-log events (the event of a
+    /// write is stored with its completion, or neither is). Either all are stored or none.
+    pub async fn complete_intents(
+        &self,
+        done: &[(String, String, serde_json::Value)],
+        events: &[NewEvent],
+    ) -> Result<(), StateError> {
+        if done.is_empty() && events.is_empty() {
+            return Ok(());
+        }
+        let encoded = done
+            .iter()
+            .map(|(key, id, response)| Ok((key, id, json_text(response)?)))
+            .collect::<Result<Vec<_>, StateError>>()?;
+        let mut tx = self.begin().await?;
+        let at = now();
+        for (key, target_id, response) in encoded {
+            let updated = sqlx::query(
+                "UPDATE intents SET status = 'done', target_id = $2, response = $3, error = NULL, \
+                 updated_at = $4 WHERE intent_key = $1 AND status IN ('pending', 'attempted')",
+            )
+            .bind(key)
+            .bind(target_id)
+            .bind(response)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed("cannot complete intent"))?
+            .rows_affected();
+            if updated != 1 {
+                let _ = tx.rollback().await;
+                let current = self.existing(key).await?;
+                if current.status == IntentStatus::Done
+                    && current.target_id.as_deref() == Some(target_id.as_str())
+                {
+                    // Completed already with the same id: as `complete_intent`, accepted, but
+                    // the batch is stored again without it.
+                    let rest: Vec<_> = done.iter().filter(|d| &d.0 != key).cloned().collect();
+                    return Box::pin(self.complete_intents(&rest, events)).await;
+                }
+                return Err(StateError::conflict(format!(
+                    "intent {key} is {}; it cannot be completed",
+                    current.status
+                )));
+            }
+        }
+        insert_events(&mut tx, events).await?;
+        tx.commit()
+            .await
+            .map_err(failed("cannot commit completed intents"))
     }
 
     /// Records that the intent is about to be sent: status `attempted`, `attempts` + 1.
