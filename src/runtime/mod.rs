@@ -13,6 +13,7 @@ pub mod document;
 pub mod flow;
 pub mod record;
 pub mod replay;
+pub mod validate;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -168,11 +169,11 @@ pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, R
         // A source or lookup that cannot be read stops this flow, not the run.
         let read = async {
             Ok::<_, RuntimeError>((
-                source_client.list(&source.entity, None).await?,
+                source_client.list_pages(&source.entity, None).await?,
                 prefetch(flow, &clients).await?,
             ))
         };
-        let (records, collections) = match read.await {
+        let (mut pages, collections) = match read.await {
             Ok(read) => read,
             Err(err) => {
                 report.flows.push(FlowReport {
@@ -181,19 +182,12 @@ pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, R
                     ..FlowReport::default()
                 });
                 if let (Some(store), true) = (&store, writes) {
-                    let message = format!("flow {} could not read its records: {err}", flow.name);
-                    store
-                        .log(&NewEvent {
-                            details: Json::Null,
-                            ..record_event(&name, &flow.name, "", EventKind::Failed, message)
-                        })
-                        .await?;
+                    log_unreadable(store, &name, &flow.name, &err).await?;
                 }
                 continue;
             }
         };
         if let Some(recorder) = &options.record {
-            recorder.source_page(&flow.name, source_client, &source.entity, &records)?;
             recorder.collections(&flow.name, &collections)?;
         }
         let cx = FlowContext {
@@ -207,88 +201,121 @@ pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, R
         };
         let mut flow_report = FlowReport {
             name: flow.name.clone(),
-            records: records.len(),
             ..FlowReport::default()
         };
-        let bar = progress_bar(options.progress, records.len(), &flow.name);
-        for record in &records {
-            bar.inc(1);
-            let id = source_client
-                .id_of(&source.entity, record)
-                .unwrap_or_else(|| hash(record));
-            let source_name = format!("{}.{}:{id}", source.system, source.entity);
-            let key = RecordKey {
-                project: name.clone(),
-                system: source.system.clone(),
-                entity: source.entity.clone(),
-                id: id.clone(),
-            };
-            let digest = hash(record);
-            let previous = match &store {
-                Some(store) => store.snapshot(&key).await?,
-                None => None,
-            };
-            if previous.as_ref().is_some_and(|p| p.hash == digest) {
-                continue;
-            }
-            flow_report.changed += 1;
-            let outcome = evaluate_record(
-                &cx,
-                &source_name,
-                record,
-                previous.as_ref().map(|p| &p.fields),
-            );
-            let mut step = SourceStep {
-                snapshot: Some((key, record.clone(), digest)),
-                intents: Vec::new(),
-                events: Vec::new(),
-                watermark: None,
-            };
-            match outcome {
-                Ok(Outcome::NotTriggered) => {}
-                Ok(Outcome::Skipped(reason)) => {
-                    flow_report.triggered += 1;
-                    flow_report.skipped += 1;
-                    step.events.push(record_event(
-                        &name,
-                        &flow.name,
-                        &source_name,
-                        EventKind::Skipped,
-                        reason,
-                    ));
+        let bar = progress_bar(options.progress, &flow.name);
+        // One page of source records at a time: memory holds a page, not the whole list.
+        loop {
+            let records = match pages.next_page().await {
+                Ok(Some(records)) => records,
+                Ok(None) => break,
+                Err(err) => {
+                    // The pages before were evaluated and recorded; the rest wait for a run
+                    // that can read them.
+                    let err = RuntimeError::from(err);
+                    flow_report.unreadable = Some(err.to_string());
+                    if let (Some(store), true) = (&store, writes) {
+                        log_unreadable(store, &name, &flow.name, &err).await?;
+                    }
+                    break;
                 }
-                Ok(Outcome::Documents(documents)) => {
-                    flow_report.triggered += 1;
-                    flow_report.documents += documents.len();
-                    for document in &documents {
-                        if options.dry_run {
-                            report
-                                .planned
-                                .push(planned(&flow.name, &source_name, document));
+            };
+            if let Some(recorder) = &options.record {
+                recorder.source_page(&flow.name, source_client, &source.entity, &records)?;
+            }
+            flow_report.records += records.len();
+            let mut steps = Vec::with_capacity(records.len());
+            for record in &records {
+                bar.inc(1);
+                let id = source_client
+                    .id_of(&source.entity, record)
+                    .unwrap_or_else(|| hash(record));
+                let source_name = format!("{}.{}:{id}", source.system, source.entity);
+                let key = RecordKey {
+                    project: name.clone(),
+                    system: source.system.clone(),
+                    entity: source.entity.clone(),
+                    id: id.clone(),
+                };
+                let digest = hash(record);
+                let previous = match &store {
+                    Some(store) => store.snapshot(&key).await?,
+                    None => None,
+                };
+                if previous.as_ref().is_some_and(|p| p.hash == digest) {
+                    continue;
+                }
+                flow_report.changed += 1;
+                let outcome = evaluate_record(
+                    &cx,
+                    &source_name,
+                    record,
+                    previous.as_ref().map(|p| &p.fields),
+                );
+                let mut step = SourceStep {
+                    snapshot: Some((key, record.clone(), digest)),
+                    intents: Vec::new(),
+                    events: Vec::new(),
+                    watermark: None,
+                };
+                match outcome {
+                    Ok(Outcome::NotTriggered) => {}
+                    Ok(Outcome::Skipped(reason)) => {
+                        flow_report.triggered += 1;
+                        flow_report.skipped += 1;
+                        step.events.push(record_event(
+                            &name,
+                            &flow.name,
+                            &source_name,
+                            EventKind::Skipped,
+                            reason,
+                        ));
+                    }
+                    Ok(Outcome::Documents(documents)) => {
+                        flow_report.triggered += 1;
+                        flow_report.documents += documents.len();
+                        for document in &documents {
+                            if options.dry_run {
+                                report
+                                    .planned
+                                    .push(planned(&flow.name, &source_name, document));
+                            }
+                            step.intents.push(intent(
+                                &name,
+                                &flow.name,
+                                &source_name,
+                                document,
+                                &cx,
+                            ));
                         }
-                        step.intents
-                            .push(intent(&name, &flow.name, &source_name, document, &cx));
+                    }
+                    Err(err) => {
+                        flow_report.failed += 1;
+                        let message = format!("{source_name} could not be evaluated: {err}");
+                        step.events.push(record_event(
+                            &name,
+                            &flow.name,
+                            &source_name,
+                            EventKind::Failed,
+                            message,
+                        ));
                     }
                 }
-                Err(err) => {
-                    flow_report.failed += 1;
-                    let message = format!("{source_name} could not be evaluated: {err}");
-                    step.events.push(record_event(
-                        &name,
-                        &flow.name,
-                        &source_name,
-                        EventKind::Failed,
-                        message,
-                    ));
+                if options.dry_run {
+                    report.held_back.extend(step.events.iter().cloned());
                 }
+                steps.push(step);
             }
-            if options.dry_run {
-                report.held_back.extend(step.events.iter().cloned());
-            }
+            // The page's snapshots, intents and events in one transaction: a record's
+            // snapshot and its intents are always stored together, and a crash loses at most
+            // the evaluation of one page, which the next run repeats.
             if let (Some(store), true) = (&store, writes) {
-                let outcome = store.commit_source(&step).await?;
-                // Intents that already existed (a record evaluated again) are not new documents.
-                flow_report.documents -= step.intents.len() - outcome.new_intents;
+                let outcomes = store.commit_sources(&steps).await?;
+                for (step, outcome) in steps.iter().zip(outcomes) {
+                    // Intents that already existed (a record evaluated again) are not new
+                    // documents.
+                    flow_report.documents -= step.intents.len() - outcome.new_intents;
+                }
             }
         }
         bar.finish_and_clear();
@@ -502,18 +529,37 @@ fn record_event(
     }
 }
 
-fn progress_bar(show: bool, len: usize, flow: &str) -> indicatif::ProgressBar {
+/// A spinner with the count of records read: a paged source's length is not known up front.
+fn progress_bar(show: bool, flow: &str) -> indicatif::ProgressBar {
     if !show {
         return indicatif::ProgressBar::hidden();
     }
-    let bar = indicatif::ProgressBar::new(len as u64);
+    let bar = indicatif::ProgressBar::new_spinner();
     if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{msg:20} {bar:40} {pos}/{len} records")
+        indicatif::ProgressStyle::with_template("{spinner} {msg:20} {pos} records ({per_sec})")
     {
         bar.set_style(style);
     }
     bar.set_message(flow.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
+}
+
+/// Logs that a flow's records (or lookups) could not be read.
+async fn log_unreadable(
+    store: &Store,
+    project: &str,
+    flow: &str,
+    err: &RuntimeError,
+) -> Result<(), RuntimeError> {
+    let message = format!("flow {flow} could not read its records: {err}");
+    store
+        .log(&NewEvent {
+            details: Json::Null,
+            ..record_event(project, flow, "", EventKind::Failed, message)
+        })
+        .await?;
+    Ok(())
 }
 
 /// Records of the entities a flow searches with `find` / `exists`, read once per run.
