@@ -298,14 +298,22 @@ async fn one(
 }
 
 fn held(event: &NewEvent) -> HeldRecord {
+    let source = event.source.clone().unwrap_or_default();
+    // "S could not be evaluated: …" is shown under S: the reason need not repeat it.
+    let reason = event
+        .message
+        .strip_prefix(source.as_str())
+        .filter(|_| !source.is_empty())
+        .map_or(event.message.as_str(), str::trim_start)
+        .to_string();
     HeldRecord {
         flow: event.flow.clone().unwrap_or_default(),
-        source: event.source.clone().unwrap_or_default(),
+        source,
         outcome: match event.kind {
             EventKind::Skipped => "skipped",
             _ => "failed",
         },
-        reason: event.message.clone(),
+        reason,
     }
 }
 
