@@ -3,12 +3,14 @@
 mod check_connection;
 mod compile;
 mod debug;
+mod diff;
 mod exit;
 mod explain;
 mod fmt;
 mod lint;
 mod log;
 mod output;
+mod preflight;
 mod retry;
 mod run;
 mod test;
@@ -47,6 +49,11 @@ pub enum Command {
     Retry(retry::Args),
     /// Test each system's credentials with one cheap call.
     CheckConnection(check_connection::Args),
+    /// Show what a rule change does to recent source records (rules now against a git
+    /// revision or another folder).
+    Diff(diff::Args),
+    /// Check the targets before go-live: credentials, referenced records, webhooks.
+    Preflight(preflight::Args),
     /// Replay recorded runs (`run --record`) against the current rules and compare with their golden outputs.
     Test(test::Args),
 }
@@ -81,6 +88,8 @@ pub fn run() -> Exit {
         Command::Log(args) => log::run(args),
         Command::Retry(args) => retry::run(args),
         Command::CheckConnection(args) => check_connection::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Preflight(args) => preflight::run(args),
         Command::Test(args) => test::run(args),
     }
 }

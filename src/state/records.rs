@@ -29,6 +29,47 @@ impl Store {
         }))
     }
 
+    /// The `limit` most recently written snapshots of a project's source entity, newest
+    /// first (ties by record id), with their keys: the records `ledgerlink diff` evaluates.
+    pub async fn recent_snapshots(
+        &self,
+        project: &str,
+        system: &str,
+        entity: &str,
+        limit: i64,
+    ) -> Result<Vec<(RecordKey, Snapshot)>, StateError> {
+        let rows = sqlx::query(
+            "SELECT record_id, fields, hash, seen_at FROM snapshots \
+             WHERE project = $1 AND system = $2 AND entity = $3 \
+             ORDER BY seen_at DESC, record_id LIMIT $4",
+        )
+        .bind(project)
+        .bind(system)
+        .bind(entity)
+        .bind(limit.max(0))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed("cannot read snapshots"))?;
+        rows.iter()
+            .map(|row| {
+                let fields: String = get(row, "fields")?;
+                Ok((
+                    RecordKey {
+                        project: project.to_string(),
+                        system: system.to_string(),
+                        entity: entity.to_string(),
+                        id: get(row, "record_id")?,
+                    },
+                    Snapshot {
+                        fields: json_value(&fields, "snapshot fields")?,
+                        hash: get(row, "hash")?,
+                        seen_at: get(row, "seen_at")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     /// The listing cursor of a project's source entity, if one was committed.
     pub async fn watermark(
         &self,
