@@ -275,7 +275,34 @@ impl Recorder {
                 collections_done: HashSet::new(),
             }),
         };
-        recorder.write_manifest(&recorder.lock())?;
+        // Every flow with a source is listed from the start (and its source file exists), so a
+        // source that lists no records at all is recorded as empty, not as missing.
+        {
+            let mut index = recorder.lock();
+            for flow in &crate::plan::compile(project).flows {
+                let Some(source) = &flow.source else { continue };
+                let key = (source.system.clone(), source.entity.clone());
+                index.manifest.flows.push(RecordedFlow {
+                    flow: flow.name.clone(),
+                    source: format!("{}.{}", key.0, key.1),
+                    lookups: Vec::new(),
+                });
+                if index.source_owner.contains_key(&key) {
+                    continue;
+                }
+                index.source_owner.insert(key.clone(), flow.name.clone());
+                let file = format!("sources/{}.ndjson", file_stem(&key.0, &key.1));
+                recorder.append(&file, std::iter::empty())?;
+                index.manifest.sources.push(RecordedEntity {
+                    system: key.0,
+                    entity: key.1,
+                    file,
+                    records: 0,
+                    previous: None,
+                });
+            }
+            recorder.write_manifest(&index)?;
+        }
         Ok(recorder)
     }
 
