@@ -24,6 +24,9 @@ pub enum EvalErrorKind {
     UnknownFunction,
     /// Too few or too many arguments.
     ArgumentCount,
+    /// A document its target would refuse or book wrongly: a required field without a value,
+    /// an amount that is not a number, an unknown currency.
+    InvalidDocument,
 }
 
 impl EvalErrorKind {
@@ -37,6 +40,7 @@ impl EvalErrorKind {
             EvalErrorKind::BadArgument => "bad-argument",
             EvalErrorKind::UnknownFunction => "unknown-function",
             EvalErrorKind::ArgumentCount => "argument-count",
+            EvalErrorKind::InvalidDocument => "invalid-document",
         }
     }
 }

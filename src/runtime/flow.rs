@@ -399,6 +399,15 @@ impl<'a> Evaluation<'a, '_> {
         if let Some(d) = &destination {
             payload.insert("$destination".into(), Json::String(d.clone()));
         }
+        // Every write kind may create its record (upsert and ensure when it is missing).
+        if let Some(entity) = entity {
+            super::validate::check_document(entity, &payload, true).map_err(|problem| {
+                EvalError::new(
+                    EvalErrorKind::InvalidDocument,
+                    format!("{}.{}: {problem}", target.system, target.entity),
+                )
+            })?;
+        }
         let lookup = match key_values.as_slice() {
             [] => entity.and_then(|e| external_lookup(e, &payload)),
             [(field, value)] => Some(serde_json::json!({ "field": field, "value": value })),
