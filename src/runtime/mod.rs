@@ -291,6 +291,9 @@ pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, R
                     }
                     Err(err) => {
                         flow_report.failed += 1;
+                        // No snapshot: the record stays new, so it is evaluated again on every
+                        // run (and reported) until its data or the rules are fixed.
+                        step.snapshot = None;
                         let message = format!("{source_name} could not be evaluated: {err}");
                         step.events.push(record_event(
                             &name,
