@@ -355,3 +355,101 @@ fn outcome(kind: OutcomeKind, reason: Option<String>) -> RecordOutcome {
         documents: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recording(manifest: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join(MANIFEST), manifest).expect("manifest");
+        for (name, content) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).expect("folder");
+            std::fs::write(path, content).expect("file");
+        }
+        dir
+    }
+
+    const HEAD: &str = r#""ledgerlink_recording": 1, "project": "p", "today": "2026-03-10",
+        "ledgerlink_version": "0", "recorded_at": "2026-03-10T00:00:00Z""#;
+
+    #[test]
+    fn a_recording_reads_back_with_ids_or_hashes() {
+        let dir = recording(
+            &format!(
+                r#"{{ {HEAD}, "sources": [{{ "system": "shop", "entity": "Order", "file": "sources/o.ndjson", "records": 2 }}] }}"#
+            ),
+            &[(
+                "sources/o.ndjson",
+                "{\"id\": \"7\", \"record\": {\"n\": 1}}\n\n{\"record\": {\"n\": 2}}\n",
+            )],
+        );
+        let loaded = Recording::load(dir.path()).expect("loads");
+        let records = &loaded.sources[&("shop".to_string(), "Order".to_string())];
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].0, "7");
+        assert_eq!(records[1].0, hash(&serde_json::json!({"n": 2})));
+        assert!(loaded.expected().expect("no golden file is fine").is_none());
+    }
+
+    #[test]
+    fn bad_recordings_are_errors_naming_the_problem() {
+        let message =
+            |dir: &tempfile::TempDir| Recording::load(dir.path()).unwrap_err().to_string();
+        let newer = recording(
+            &format!(
+                "{{ {} }}",
+                HEAD.replace("\"ledgerlink_recording\": 1", "\"ledgerlink_recording\": 9")
+            ),
+            &[],
+        );
+        assert!(
+            message(&newer).contains("recording layout 9 is not supported"),
+            "{}",
+            message(&newer)
+        );
+        let outside = recording(
+            &format!(
+                r#"{{ {HEAD}, "collections": [{{ "system": "a", "entity": "B", "file": "../secrets.ndjson", "records": 0 }}] }}"#
+            ),
+            &[],
+        );
+        assert!(
+            message(&outside).contains("is not a file inside the recording"),
+            "{}",
+            message(&outside)
+        );
+        let bad_date = recording(
+            &format!("{{ {} }}", HEAD.replace("2026-03-10\"", "10.03.2026\"")),
+            &[],
+        );
+        assert!(
+            message(&bad_date).contains("not a YYYY-MM-DD date"),
+            "{}",
+            message(&bad_date)
+        );
+        let missing = recording(
+            &format!(
+                r#"{{ {HEAD}, "sources": [{{ "system": "shop", "entity": "Order", "file": "sources/none.ndjson", "records": 0 }}] }}"#
+            ),
+            &[],
+        );
+        assert!(
+            message(&missing).contains("none.ndjson"),
+            "{}",
+            message(&missing)
+        );
+        let not_a_line = recording(
+            &format!(
+                r#"{{ {HEAD}, "sources": [{{ "system": "shop", "entity": "Order", "file": "o.ndjson", "records": 1 }}] }}"#
+            ),
+            &[("o.ndjson", "[1, 2]\n")],
+        );
+        assert!(
+            message(&not_a_line).contains("line 1: not an {\"id\", \"record\"} line"),
+            "{}",
+            message(&not_a_line)
+        );
+    }
+}
