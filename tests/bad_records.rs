@@ -9,7 +9,7 @@ use std::{path::Path, process::Command};
 
 use ledgerlink::connector::Profile;
 use serde_json::Value;
-use support::{ledgerlink_bin, FakeServer};
+use support::{ledgerlink_bin, state_stores, FakeServer, StateStore};
 
 const ORDERS: &str = r#"{"id": "o-1", "text": "order 1", "amount": "100.00", "currency": "DKK"}
 {"id": "o-2", "amount": "25.00", "currency": "DKK"}
@@ -35,8 +35,10 @@ fn project() -> tempfile::TempDir {
     dir
 }
 
-fn ledgerlink(args: &[&str], project: &Path, ledger: &FakeServer) -> Value {
-    let output = Command::new(ledgerlink_bin())
+fn ledgerlink(args: &[&str], project: &Path, ledger: &FakeServer, store: &StateStore) -> Value {
+    let mut command = Command::new(ledgerlink_bin());
+    store.apply(&mut command);
+    let output = command
         .args(args)
         .args(["--format", "json"])
         .arg(project)
@@ -64,6 +66,13 @@ fn messages(events: &Value) -> Vec<String> {
 
 #[test]
 fn bad_records_are_reported_one_by_one_and_the_rest_is_delivered() {
+    for store in state_stores() {
+        bad_records_on(&store);
+    }
+}
+
+fn bad_records_on(store: &StateStore) {
+    eprintln!("state store: {}", store.backend);
     let project = project();
     let profile: Profile = serde_yaml_ng::from_str(
         &std::fs::read_to_string(project.path().join("connectors/ledger.yaml")).expect("profile"),
@@ -71,7 +80,7 @@ fn bad_records_are_reported_one_by_one_and_the_rest_is_delivered() {
     .expect("the test profile parses");
     let ledger = FakeServer::from_profile(profile);
 
-    let report = ledgerlink(&["run", "--once"], project.path(), &ledger);
+    let report = ledgerlink(&["run", "--once"], project.path(), &ledger, store);
     let flow = &report["report"]["flows"][0];
     assert_eq!(flow["records"], 5, "{report:#}");
     assert_eq!(flow["failed"], 3, "{report:#}");
@@ -89,7 +98,7 @@ fn bad_records_are_reported_one_by_one_and_the_rest_is_delivered() {
     assert_eq!(refund["currency"], "EUR");
 
     // Each bad record is in the export log with its field and value.
-    let failed = ledgerlink(&["log", "--failed"], project.path(), &ledger);
+    let failed = ledgerlink(&["log", "--failed"], project.path(), &ledger, store);
     let failed = messages(&failed);
     let reason = |id: &str| {
         failed
@@ -116,7 +125,7 @@ fn bad_records_are_reported_one_by_one_and_the_rest_is_delivered() {
     let fixed = ORDERS.replace("12,5x", "12.50");
     std::fs::write(project.path().join("fixtures/orders.ndjson"), fixed).expect("fix data");
     let writes = ledger.writes();
-    let report = ledgerlink(&["run", "--once"], project.path(), &ledger);
+    let report = ledgerlink(&["run", "--once"], project.path(), &ledger, store);
     assert_eq!(report["report"]["delivered"], 1, "{report:#}");
     assert_eq!(ledger.writes(), writes + 1, "only the fixed record is sent");
     // The two still bad are evaluated and reported again, not forgotten.

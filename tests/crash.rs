@@ -20,7 +20,7 @@ use std::{
 
 use ledgerlink::connector::Profile;
 use serde_json::Value;
-use support::{ledgerlink_bin, FakeServer, Fault, Match};
+use support::{ledgerlink_bin, state_stores, FakeServer, Fault, Match, StateStore};
 
 const DOCUMENTS: usize = 2_000;
 const MIN_KILLS: usize = 20;
@@ -127,14 +127,16 @@ fn kill_until_done(command: &dyn Fn() -> Command, seed: u64, spread_ms: u64) -> 
 
 /// Asserts that `references` holds every document exactly once; on duplicates, prints the
 /// export log lines of their source records to show how they came about.
-fn assert_each_once(references: &[String], project: &Path) {
+fn assert_each_once(references: &[String], project: &Path, store: &StateStore) {
     let mut count: HashMap<&str, usize> = HashMap::new();
     for reference in references {
         *count.entry(reference.as_str()).or_default() += 1;
     }
     let duplicates: Vec<_> = count.iter().filter(|(_, n)| **n > 1).collect();
     if !duplicates.is_empty() {
-        let log = Command::new(ledgerlink_bin())
+        let mut log = Command::new(ledgerlink_bin());
+        store.apply(&mut log);
+        let log = log
             .args(["log", "--limit", "100000", "--format", "json"])
             .arg(project)
             .output()
@@ -169,6 +171,12 @@ fn run_command(project: &Path) -> Command {
 
 #[test]
 fn killed_runs_against_an_api_that_drops_answers_lose_nothing_and_send_nothing_twice() {
+    for store in state_stores() {
+        killed_runs_against_an_api_on(&store);
+    }
+}
+
+fn killed_runs_against_an_api_on(store: &StateStore) {
     let project = project("crash-api");
     let profile: Profile = serde_yaml_ng::from_str(
         &std::fs::read_to_string(project.path().join("connectors/ledger.yaml")).expect("profile"),
@@ -182,6 +190,7 @@ fn killed_runs_against_an_api_that_drops_answers_lose_nothing_and_send_nothing_t
     });
     let command = || {
         let mut command = run_command(project.path());
+        store.apply(&mut command);
         command
             .env("LEDGERLINK_ENDPOINT_LEDGER", ledger.url())
             .env("CRASH_LEDGER_TOKEN", "test-token");
@@ -194,7 +203,7 @@ fn killed_runs_against_an_api_that_drops_answers_lose_nothing_and_send_nothing_t
         .iter()
         .map(|v| v["reference"].as_str().expect("reference").to_string())
         .collect();
-    assert_each_once(&references, project.path());
+    assert_each_once(&references, project.path(), store);
     // Field by field for one of them: the amount went through exactly.
     let last = vouchers
         .iter()
@@ -210,7 +219,8 @@ fn killed_runs_against_an_api_that_drops_answers_lose_nothing_and_send_nothing_t
         .count();
     assert!(dropped > 0, "some answers were dropped");
     println!(
-        "crash test (API): {kills} kills, {dropped} dropped answers, {DOCUMENTS} documents, 0 duplicates, 0 lost"
+        "crash test (API, {} state): {kills} kills, {dropped} dropped answers, {DOCUMENTS} documents, 0 duplicates, 0 lost",
+        store.backend
     );
 }
 
@@ -237,6 +247,6 @@ fn killed_runs_into_the_sink_lose_nothing_and_send_nothing_twice() {
         let sale: Value = serde_json::from_str(&text).expect("complete JSON: writes are atomic");
         references.push(sale["reference"].as_str().expect("reference").to_string());
     }
-    assert_each_once(&references, project.path());
+    assert_each_once(&references, project.path(), &StateStore::project_own());
     println!("crash test (sink): {kills} kills, {DOCUMENTS} documents, 0 duplicates, 0 lost");
 }

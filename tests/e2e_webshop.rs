@@ -7,7 +7,7 @@ mod support;
 use std::{path::Path, process::Command};
 
 use serde_json::Value;
-use support::{ledgerlink_bin, temp_project, FakeServer, Fault, Match};
+use support::{ledgerlink_bin, state_stores, temp_project, FakeServer, Fault, Match, StateStore};
 
 fn fixtures(project: &Path, system: &str, entity: &str) -> Vec<Value> {
     let path = project
@@ -21,12 +21,13 @@ fn fixtures(project: &Path, system: &str, entity: &str) -> Vec<Value> {
 }
 
 /// Runs the project against the fakes; returns the JSON report.
-fn run(project: &Path, shop: &FakeServer, acc: &FakeServer) -> Value {
+fn run(project: &Path, shop: &FakeServer, acc: &FakeServer, store: &StateStore) -> Value {
     let output = command(
         &["run", "--once", "--format", "json", "--today", "2026-03-20"],
         project,
         shop,
         acc,
+        store,
     );
     let stdout = String::from_utf8_lossy(&output.stdout).to_string();
     serde_json::from_str(&stdout).unwrap_or_else(|e| {
@@ -43,8 +44,11 @@ fn command(
     project: &Path,
     shop: &FakeServer,
     acc: &FakeServer,
+    store: &StateStore,
 ) -> std::process::Output {
-    Command::new(ledgerlink_bin())
+    let mut command = Command::new(ledgerlink_bin());
+    store.apply(&mut command);
+    command
         .args(args)
         .arg(project)
         .env("LEDGERLINK_ENDPOINT_SHOP", shop.url())
@@ -88,6 +92,13 @@ fn seeded() -> (tempfile::TempDir, FakeServer, FakeServer) {
 
 #[test]
 fn a_refused_document_is_a_dead_letter_and_retry_sends_it() {
+    for store in state_stores() {
+        a_refused_document_is_a_dead_letter_and_retry_sends_it_on(&store);
+    }
+}
+
+fn a_refused_document_is_a_dead_letter_and_retry_sends_it_on(store: &StateStore) {
+    eprintln!("state store: {}", store.backend);
     let (project, shop, acc) = seeded();
     // e-conomic refuses the new product once, with its own message.
     acc.inject(Fault::Status {
@@ -96,7 +107,7 @@ fn a_refused_document_is_a_dead_letter_and_retry_sends_it() {
         retry_after: None,
         on: Match::on("POST", "Product"),
     });
-    let report = run(project.path(), &shop, &acc);
+    let report = run(project.path(), &shop, &acc, store);
     assert_eq!(report["report"]["failed"], 1, "{report:#}");
     assert!(
         report["report"]["delivered"].as_u64().unwrap_or(0) >= 3,
@@ -111,6 +122,7 @@ fn a_refused_document_is_a_dead_letter_and_retry_sends_it() {
         project.path(),
         &shop,
         &acc,
+        store,
     );
     let failed: Value = serde_json::from_slice(&failed.stdout).expect("log JSON");
     let dead_letter = failed
@@ -122,7 +134,7 @@ fn a_refused_document_is_a_dead_letter_and_retry_sends_it() {
     assert!(dead_letter.is_some(), "{failed:#}");
 
     // The data is fixed (here: the fault is gone); `retry` sends the dead letter.
-    let retried = command(&["retry"], project.path(), &shop, &acc);
+    let retried = command(&["retry"], project.path(), &shop, &acc, store);
     let out = String::from_utf8_lossy(&retried.stdout);
     assert!(
         retried.status.success(),
@@ -141,9 +153,16 @@ fn a_refused_document_is_a_dead_letter_and_retry_sends_it() {
 
 #[test]
 fn webshop_orders_become_invoices_in_e_conomic() {
+    for store in state_stores() {
+        webshop_orders_become_invoices_in_e_conomic_on(&store);
+    }
+}
+
+fn webshop_orders_become_invoices_in_e_conomic_on(store: &StateStore) {
+    eprintln!("state store: {}", store.backend);
     let (project, shop, acc) = seeded();
     let seeded_products = acc.records("Product").len();
-    let report = run(project.path(), &shop, &acc);
+    let report = run(project.path(), &shop, &acc, store);
     let flow = |name: &str| {
         report["report"]["flows"]
             .as_array()
@@ -229,7 +248,7 @@ fn webshop_orders_become_invoices_in_e_conomic() {
 
     // A second run with no change in either system makes no write at all.
     let (shop_writes, acc_writes) = (shop.writes(), acc.writes());
-    let again = run(project.path(), &shop, &acc);
+    let again = run(project.path(), &shop, &acc, store);
     assert_eq!(again["report"]["delivered"], 0, "{again:#}");
     assert_eq!(
         (shop.writes(), acc.writes()),
@@ -248,8 +267,21 @@ fn outcome(acc: &FakeServer) -> Vec<(String, usize)> {
 
 #[test]
 fn transient_faults_and_dropped_answers_still_deliver_everything_once() {
+    for store in state_stores() {
+        transient_faults_and_dropped_answers_still_deliver_everything_once_on(&store);
+    }
+}
+
+fn transient_faults_and_dropped_answers_still_deliver_everything_once_on(store: &StateStore) {
+    eprintln!("state store: {}", store.backend);
     let (quiet_project, quiet_shop, quiet_acc) = seeded();
-    let quiet = run(quiet_project.path(), &quiet_shop, &quiet_acc);
+    // The reference run keeps its state in its own folder, apart from `store`.
+    let quiet = run(
+        quiet_project.path(),
+        &quiet_shop,
+        &quiet_acc,
+        &StateStore::project_own(),
+    );
     assert_eq!(quiet["report"]["failed"], 0, "{quiet:#}");
 
     let (project, shop, acc) = seeded();
@@ -305,13 +337,13 @@ fn transient_faults_and_dropped_answers_still_deliver_everything_once() {
         retry_after: None,
         on: Match::on("GET", "Order"),
     });
-    let mut report = run(project.path(), &shop, &acc);
+    let mut report = run(project.path(), &shop, &acc, store);
     // A dropped answer to a create is never re-sent blindly: the next run looks it up first.
     for _ in 0..3 {
         if report["report"]["pending"] == 0 {
             break;
         }
-        report = run(project.path(), &shop, &acc);
+        report = run(project.path(), &shop, &acc, store);
     }
     // One new product is created (see above); the slow create timed out on our side and was sent again with the same idempotency
     // key; the server, which had made it, answered the repeat with the same product.

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use ledgerlink::state::{
     Backend, EventFilter, EventKind, IntentStatus, Link, NewEvent, NewIntent, NewSuggestion,
@@ -12,6 +11,9 @@ use ledgerlink::state::{
 };
 use serde_json::json;
 use sqlx::{AnyConnection, AssertSqlSafe, Connection};
+use support::postgres::{admin_sql, unique_database_name, with_database};
+
+mod support;
 
 // ---- harness ----------------------------------------------------------------------------------
 
@@ -78,46 +80,6 @@ where
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic.into_panic());
     }
-}
-
-fn unique_database_name() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "ledgerlink_test_{}_{}_{}",
-        std::process::id(),
-        nanos,
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// `url` with its database name replaced.
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_and_path = &base[scheme_end..];
-    let host = host_and_path
-        .split_once('/')
-        .map_or(host_and_path, |(host, _)| host);
-    format!("{}{host}/{database}{query}", &base[..scheme_end])
-}
-
-async fn admin_sql(admin: &str, sql: &str) {
-    sqlx::any::install_default_drivers();
-    let mut conn = AnyConnection::connect(admin)
-        .await
-        .unwrap_or_else(|e| panic!("connect to LEDGERLINK_TEST_POSTGRES: {e}"));
-    sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
-        .execute(&mut conn)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    conn.close().await.expect("close");
 }
 
 // ---- builders ---------------------------------------------------------------------------------

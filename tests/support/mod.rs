@@ -6,10 +6,12 @@
 
 mod fake_rest;
 mod fake_server;
+pub mod postgres;
 
 use std::path::{Path, PathBuf};
 
 pub use fake_server::{FakeServer, Fault, Match, RequestLog};
+pub use postgres::{state_stores, StateStore};
 
 /// The `ledgerlink` binary Cargo built for these tests.
 pub fn ledgerlink_bin() -> PathBuf {
