@@ -9,6 +9,7 @@ pub mod eval;
 pub mod format;
 pub mod plan;
 pub mod project;
+pub mod redact;
 pub mod runtime;
 pub mod source;
 pub mod state;

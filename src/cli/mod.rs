@@ -9,6 +9,7 @@ mod explain;
 mod fmt;
 mod lint;
 mod log;
+mod logging;
 mod output;
 mod preflight;
 mod retry;
@@ -26,6 +27,10 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Log what happens on stderr: `-v` steps, `-vv` API calls, `-vvv` everything
+    /// (`LEDGERLINK_LOG` takes a full filter instead). Secrets print as `[redacted]`.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 /// Subcommands.
@@ -78,6 +83,7 @@ pub fn run() -> Exit {
             return if usage { Exit::Usage } else { Exit::Clean };
         }
     };
+    logging::init(cli.verbose);
     match cli.command {
         Command::Lint(args) => lint::run(args),
         Command::Compile(args) => compile::run(args),

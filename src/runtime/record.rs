@@ -45,8 +45,6 @@ pub const MANIFEST: &str = "manifest.json";
 pub const EXPECTED: &str = "expected.json";
 /// The delivery answers' file name.
 pub const DELIVERIES: &str = "deliveries.ndjson";
-/// What a secret is replaced by.
-pub const REDACTED: &str = "[redacted]";
 
 /// What went wrong writing or reading a recording.
 #[derive(Debug, thiserror::Error)]
@@ -208,7 +206,6 @@ pub struct Recorder {
     dir: PathBuf,
     /// Run start in the state store's timestamp format: intents updated since belong to it.
     started: String,
-    secrets: Vec<String>,
     index: Mutex<Index>,
 }
 
@@ -217,7 +214,6 @@ impl fmt::Debug for Recorder {
         f.debug_struct("Recorder")
             .field("dir", &self.dir)
             .field("started", &self.started)
-            .field("secrets", &self.secrets.len())
             .finish_non_exhaustive()
     }
 }
@@ -253,11 +249,11 @@ impl Recorder {
         if deliveries.exists() {
             std::fs::remove_file(&deliveries).map_err(RecordingError::io(&deliveries))?;
         }
+        register_secrets(project);
         let now = chrono::Utc::now();
         let recorder = Recorder {
             dir: dir.to_path_buf(),
             started: now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-            secrets: secrets(project),
             index: Mutex::new(Index {
                 manifest: Manifest {
                     ledgerlink_recording: FORMAT,
@@ -461,7 +457,7 @@ impl Recorder {
             .map_err(RecordingError::io(&path))?;
         let mut out = std::io::BufWriter::new(handle);
         for mut value in values {
-            redact(&mut value, &self.secrets);
+            crate::redact::scrub_json(&mut value);
             writeln!(out, "{value}").map_err(RecordingError::io(&path))?;
         }
         out.flush().map_err(RecordingError::io(&path))
@@ -471,7 +467,7 @@ impl Recorder {
         let path = self.dir.join(MANIFEST);
         let mut value = serde_json::to_value(&index.manifest)
             .map_err(|e| RecordingError::corrupt(&path, e.to_string()))?;
-        redact(&mut value, &self.secrets);
+        crate::redact::scrub_json(&mut value);
         write_json(&path, &value)
     }
 }
@@ -516,79 +512,25 @@ fn file_stem(system: &str, entity: &str) -> String {
         .collect()
 }
 
-/// Every credential value of the project that resolves (each reference on its own, so one
-/// missing variable does not hide the others), longest first.
-fn secrets(project: &Project) -> Vec<String> {
-    let mut out = Vec::new();
+/// Resolves every credential of the project, which registers each value with
+/// [`crate::redact`]: whatever the run writes into the recording is scrubbed of them, even
+/// for systems the run did not call.
+fn register_secrets(project: &Project) {
     let Some(config) = &project.config else {
-        return out;
+        return;
     };
     for (alias, system) in &config.systems {
         for (key, reference) in &system.auth {
             let single = [(key.clone(), reference.clone())].into_iter().collect();
-            if let Ok(credentials) = Credentials::resolve(alias, &single, &project.dir) {
-                for (_, secret) in credentials.iter() {
-                    let value = secret.expose().trim();
-                    if value.chars().count() >= 4 {
-                        out.push(value.to_string());
-                    }
-                }
-            }
+            // A credential that does not resolve has no value to hide.
+            let _ = Credentials::resolve(alias, &single, &project.dir);
         }
-    }
-    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    out.dedup();
-    out
-}
-
-/// Replaces every occurrence of a secret in the strings (and object keys) of `value`.
-pub fn redact(value: &mut Json, secrets: &[String]) {
-    if secrets.is_empty() {
-        return;
-    }
-    let clean = |text: &str| {
-        let mut text = text.to_string();
-        for secret in secrets {
-            if text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), REDACTED);
-            }
-        }
-        text
-    };
-    match value {
-        Json::String(text) => *text = clean(text),
-        Json::Array(items) => items.iter_mut().for_each(|v| redact(v, secrets)),
-        Json::Object(map) => {
-            let entries = std::mem::take(map);
-            for (key, mut v) in entries {
-                redact(&mut v, secrets);
-                map.insert(clean(&key), v);
-            }
-        }
-        _ => {}
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secrets_are_redacted_everywhere() {
-        let secrets = vec!["hunter22".to_string()];
-        let mut value = serde_json::json!({
-            "note": "login admin/hunter22 ok",
-            "hunter22": [1, "hunter22", { "x": "no" }],
-        });
-        redact(&mut value, &secrets);
-        assert_eq!(
-            value,
-            serde_json::json!({
-                "note": "login admin/[redacted] ok",
-                "[redacted]": [1, "[redacted]", { "x": "no" }],
-            })
-        );
-    }
 
     #[test]
     fn file_names_are_safe() {

@@ -253,7 +253,7 @@ impl Store {
              WHERE intent_key = $1 AND status IN ('pending', 'attempted', 'failed')",
         )
         .bind(key)
-        .bind(reason)
+        .bind(crate::redact::scrub(reason).as_ref())
         .bind(now())
         .execute(&self.pool)
         .await

@@ -155,9 +155,14 @@ pub(super) async fn insert_events(
     if events.is_empty() {
         return Ok(());
     }
+    // The log keeps data and server answers, which may echo a credential: scrub them.
     let details = events
         .iter()
-        .map(|e| json_text(&e.details))
+        .map(|e| {
+            let mut details = e.details.clone();
+            crate::redact::scrub_json(&mut details);
+            json_text(&details)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let first = take_numbers(conn, "events", count_i64(events.len())?).await?;
     // Taken after the counter lock, so `at` follows `id` (as far as the clock does).
@@ -175,7 +180,7 @@ pub(super) async fn insert_events(
         .bind(event.source.as_deref())
         .bind(event.target.as_deref())
         .bind(event.intent.as_deref())
-        .bind(&event.message)
+        .bind(crate::redact::scrub(&event.message).as_ref())
         .bind(details)
         .execute(&mut *conn)
         .await

@@ -270,6 +270,15 @@ impl Authenticator {
             }
         }
         let (headers, lifetime) = log_in(http, login).await?;
+        // The token a login returns is as secret as the credentials it was bought with.
+        for (_, value) in &headers {
+            if let Ok(text) = value.to_str() {
+                crate::redact::register(text);
+                if let Some((_, token)) = text.rsplit_once(' ') {
+                    crate::redact::register(token);
+                }
+            }
+        }
         let generation = {
             let mut generation = self.generation.lock().await;
             *generation += 1;

@@ -20,6 +20,14 @@ impl Secret {
         Secret(value.into())
     }
 
+    /// Wraps a value and registers it with [`crate::redact`], so that it is scrubbed from
+    /// logs and recordings should it reach them some other way (a server echoing it).
+    pub fn registered(value: impl Into<String>) -> Self {
+        let value = value.into();
+        crate::redact::register(&value);
+        Secret(value)
+    }
+
     /// The value itself, for building a request. Never log it.
     pub fn expose(&self) -> &str {
         &self.0
@@ -116,7 +124,7 @@ fn resolve_one(
     if let Some(name) = reference.strip_prefix("env:") {
         let name = name.trim();
         return match std::env::var(name) {
-            Ok(value) if !value.is_empty() => Ok(Secret(value)),
+            Ok(value) if !value.is_empty() => Ok(Secret::registered(value)),
             Ok(_) => Err(ConnectorError::config(format!(
                 "credential `{key}` of system `{alias}`: environment variable `{name}` is empty"
             ))),
@@ -147,7 +155,7 @@ fn resolve_one(
                 path.display()
             )));
         }
-        return Ok(Secret(value.to_string()));
+        return Ok(Secret::registered(value));
     }
     Err(ConnectorError::config(format!(
         "credential `{key}` of system `{alias}` must be `env:NAME` or `file:path`, not a literal value"

@@ -1,0 +1,88 @@
+//! Diagnostic logs from the binary: `-vv` shows every API call and its answer on stderr, and
+//! a credential never appears anywhere ledgerlink writes — not in the logs, not in the export
+//! log — even when the data itself carries it (here: a record whose amount is the token, which
+//! makes the record fail with its value in the reason).
+
+mod support;
+
+use std::{path::Path, process::Command};
+
+use ledgerlink::connector::Profile;
+use support::{ledgerlink_bin, FakeServer};
+
+const TOKEN: &str = "tok-4711-very-secret";
+
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/projects/crash-api");
+    for folder in ["rules", "fixtures", "connectors"] {
+        std::fs::create_dir_all(dir.path().join(folder)).expect("project folder");
+    }
+    for file in [
+        "ledgerlink.yaml",
+        "rules/orders.rules",
+        "connectors/ledger.yaml",
+    ] {
+        std::fs::copy(source.join(file), dir.path().join(file)).expect("copy project file");
+    }
+    let orders = format!(
+        "{{\"id\": \"o-1\", \"text\": \"order 1\", \"amount\": \"10.00\", \"currency\": \"DKK\"}}\n\
+         {{\"id\": \"o-2\", \"text\": \"order 2\", \"amount\": \"{TOKEN}\", \"currency\": \"DKK\"}}\n"
+    );
+    std::fs::write(dir.path().join("fixtures/orders.ndjson"), orders).expect("orders");
+    dir
+}
+
+#[test]
+fn verbose_logs_show_the_calls_and_never_a_secret() {
+    let project = project();
+    let profile: Profile = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(project.path().join("connectors/ledger.yaml")).expect("profile"),
+    )
+    .expect("the test profile parses");
+    let ledger = FakeServer::from_profile(profile);
+    let ledgerlink = |args: &[&str]| {
+        Command::new(ledgerlink_bin())
+            .args(args)
+            .arg(project.path())
+            .env("LEDGERLINK_ENDPOINT_LEDGER", ledger.url())
+            .env("CRASH_LEDGER_TOKEN", TOKEN)
+            .env_remove("LEDGERLINK_LOG")
+            .output()
+            .expect("ledgerlink runs")
+    };
+
+    let run = ledgerlink(&["run", "--once", "-vv"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    // The calls are logged with their answers.
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("POST http") && l.contains("/vouchers status=201")),
+        "{stderr}"
+    );
+    // The server saw the token, so it was really used.
+    assert!(ledger
+        .requests()
+        .iter()
+        .any(|r| r.header("authorization") == Some(&format!("Bearer {TOKEN}"))));
+    let log = ledgerlink(&["log", "--format", "json"]);
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(
+        log.contains(r#"`amount` is \"[redacted]\", not a number"#),
+        "the bad record is reported, its secret value scrubbed: {log}"
+    );
+    for (what, text) in [
+        ("stderr", &*stderr),
+        ("stdout", &*stdout),
+        ("export log", &*log),
+    ] {
+        assert!(!text.contains(TOKEN), "the token is in the {what}: {text}");
+    }
+
+    // Without -v, no debug lines.
+    let quiet = ledgerlink(&["run", "--once"]);
+    let stderr = String::from_utf8_lossy(&quiet.stderr);
+    assert!(!stderr.contains("answer"), "{stderr}");
+}
