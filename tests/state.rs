@@ -190,6 +190,7 @@ async fn memory_store_and_bad_urls() {
         intents: vec![intent("p", "a"), intent("p", "b")],
         events: vec![event("p", EventKind::Info, None, "hello")],
         watermark: Some(("p".into(), "shop".into(), "Order".into(), "w1".into())),
+        forget: None,
     };
     assert_eq!(
         store
@@ -240,6 +241,7 @@ async fn commit_source_is_idempotent() {
                 "Order".into(),
                 "2024-05-01".into(),
             )),
+            forget: None,
         };
         let first = store.commit_source(&step).await.expect("first");
         assert_eq!(
@@ -328,6 +330,7 @@ async fn commit_source_is_atomic() {
             intents: vec![intent("p", "x"), intent("p", "y")],
             events: vec![event("p", EventKind::Info, None, "one")],
             watermark: Some(("p".into(), "shop".into(), "Order".into(), "boom".into())),
+            forget: None,
         };
         assert_eq!(
             kind_of(store.commit_source(&step).await),
@@ -822,6 +825,7 @@ async fn watermarks() {
             .is_none());
         let step = |value: &str| SourceStep {
             watermark: Some(("p".into(), "shop".into(), "Order".into(), value.into())),
+            forget: None,
             ..SourceStep::default()
         };
         store
@@ -888,6 +892,7 @@ async fn concurrent_commits_never_duplicate() {
                             "Order".into(),
                             format!("{task}"),
                         )),
+                        forget: None,
                     };
                     new += store
                         .commit_source(&step)

@@ -32,6 +32,7 @@ fn intent(project: &str, key: &str) -> NewIntent {
 
 fn step(project: &str, id: &str, keys: &[&str]) -> SourceStep {
     SourceStep {
+        forget: None,
         snapshot: Some((
             RecordKey {
                 project: project.to_string(),

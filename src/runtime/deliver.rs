@@ -264,8 +264,10 @@ async fn deliver_one(
     else {
         return Ok(Delivered::Waiting);
     };
-    if let Some(reason) = resolve_credit(store, project, &mut payload).await? {
-        return fail(store, project, intent, &reason).await;
+    match resolve_credit(store, project, intent, &mut payload).await? {
+        Credited::Ready => {}
+        Credited::Waiting => return Ok(Delivered::Waiting),
+        Credited::Nothing(reason) => return fail(store, project, intent, &reason).await,
     }
     let Some(client) = clients.get(&intent.system) else {
         return fail(
@@ -355,34 +357,66 @@ async fn mark_attempted(store: &Store, key: &str) -> Result<(), ConnectorError> 
     })
 }
 
-/// `credit X for record`: the document the same source record produced in `X` must have been
-/// delivered; its id goes into `$credit_for.target_id`. Returns a reason when it was not.
+/// Whether a credit knows the document it credits.
+enum Credited {
+    /// Not a credit, or the credited document's id is in `$credit_for.target_id`.
+    Ready,
+    /// The credited document is not delivered yet.
+    Waiting,
+    /// There is nothing to credit: ledgerlink sent no document for the record.
+    Nothing(String),
+}
+
+/// `credit X for record`: credits the document the same source record produced in the same
+/// system — one of entity `X` when there is one (a credit note of an invoice), else the last
+/// one it produced (the booked invoice after its draft). Its id goes into
+/// `$credit_for.target_id`.
 async fn resolve_credit(
     store: &Store,
     project: &str,
+    intent: &Intent,
     payload: &mut Json,
-) -> Result<Option<String>, RuntimeError> {
+) -> Result<Credited, RuntimeError> {
     let Some(credit) = payload.get_mut("$credit_for").and_then(Json::as_object_mut) else {
-        return Ok(None);
+        return Ok(Credited::Ready);
     };
     let source = credit
         .get("source")
         .and_then(Json::as_str)
         .unwrap_or_default()
         .to_string();
-    let entity = credit
-        .get("entity")
-        .and_then(Json::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let original = store.done_intent_for(project, &source, &entity).await?;
-    match original.and_then(|i| i.target_id) {
+    let candidates: Vec<Intent> = store
+        .intents_of_source(project, &source)
+        .await?
+        .into_iter()
+        .filter(|i| i.operation != "credit" && i.system == intent.system)
+        .collect();
+    if candidates
+        .iter()
+        .any(|i| matches!(i.status, IntentStatus::Pending | IntentStatus::Attempted))
+    {
+        return Ok(Credited::Waiting);
+    }
+    let mut done = candidates
+        .iter()
+        .rev()
+        .filter(|i| i.status == IntentStatus::Done);
+    let original = done
+        .clone()
+        .find(|i| i.entity == intent.entity)
+        .or_else(|| done.next());
+    match original.and_then(|i| i.target_id.clone()) {
         Some(id) => {
             credit.insert("target_id".into(), Json::String(id));
-            Ok(None)
+            credit.insert(
+                "target_entity".into(),
+                Json::String(original.map(|i| i.entity.clone()).unwrap_or_default()),
+            );
+            Ok(Credited::Ready)
         }
-        None => Ok(Some(format!(
-            "nothing to credit: no {entity} was sent for {source}"
+        None => Ok(Credited::Nothing(format!(
+            "nothing to credit: ledgerlink delivered no {} document for {source}",
+            intent.system
         ))),
     }
 }

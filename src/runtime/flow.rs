@@ -65,11 +65,32 @@ pub fn evaluate_record(
     record: &Json,
     previous: Option<&Json>,
 ) -> Result<Outcome, EvalError> {
+    evaluate_event(cx, source, record, previous, false)
+}
+
+/// Evaluates `flow` for a record that is gone from its source: only an `on X deleted`
+/// trigger fires, and the rules read the record as it was last seen.
+pub fn evaluate_deletion(
+    cx: &FlowContext<'_>,
+    source: &str,
+    last_seen: &Json,
+) -> Result<Outcome, EvalError> {
+    evaluate_event(cx, source, last_seen, Some(last_seen), true)
+}
+
+fn evaluate_event(
+    cx: &FlowContext<'_>,
+    source: &str,
+    record: &Json,
+    previous: Option<&Json>,
+    gone: bool,
+) -> Result<Outcome, EvalError> {
     let mut run = Evaluation {
         cx,
         source,
         record,
         previous,
+        gone,
         vars: Vec::new(),
         documents: Vec::new(),
     };
@@ -104,6 +125,8 @@ struct Evaluation<'a, 'c> {
     source: &'a str,
     record: &'a Json,
     previous: Option<&'a Json>,
+    /// The record is gone from its source (see [`evaluate_deletion`]).
+    gone: bool,
     vars: Vec<(String, Value)>,
     documents: Vec<Document>,
 }
@@ -130,8 +153,11 @@ impl<'a> Evaluation<'a, '_> {
     /// `on X when …`: without a trigger a flow fires once per new record.
     fn triggered(&self) -> Result<bool, EvalError> {
         let Some(trigger) = &self.cx.flow.trigger else {
-            return Ok(self.previous.is_none());
+            return Ok(self.previous.is_none() && !self.gone);
         };
+        if self.gone != (trigger.event == "deleted") {
+            return Ok(false);
+        }
         let condition = |run: &Self| match &trigger.condition {
             Some(c) => truthy(c, &run.env(Some(run.record))),
             None => Ok(true),
@@ -139,8 +165,9 @@ impl<'a> Evaluation<'a, '_> {
         match trigger.event.as_str() {
             "created" => Ok(self.previous.is_none() && condition(self)?),
             "any" => Ok(condition(self)?),
-            // Manual triggers fire from `ledgerlink push`; deletions are not listed by polling.
-            "requested" | "deleted" => Ok(false),
+            "deleted" => condition(self),
+            // Manual triggers fire from `ledgerlink push`.
+            "requested" => Ok(false),
             _ => condition(self),
         }
     }
@@ -399,9 +426,11 @@ impl<'a> Evaluation<'a, '_> {
         if let Some(d) = &destination {
             payload.insert("$destination".into(), Json::String(d.clone()));
         }
-        // Every write kind may create its record (upsert and ensure when it is missing).
+        // Every write kind may create its record (upsert and ensure when it is missing); a
+        // credit takes what it does not set from the document it credits, at delivery.
         if let Some(entity) = entity {
-            super::validate::check_document(entity, &payload, true).map_err(|problem| {
+            let complete = *kind != WriteKind::Credit;
+            super::validate::check_document(entity, &payload, complete).map_err(|problem| {
                 EvalError::new(
                     EvalErrorKind::InvalidDocument,
                     format!("{}.{}: {problem}", target.system, target.entity),

@@ -8,11 +8,12 @@
 
 pub mod compare;
 pub mod deliver;
-pub mod dry_run;
 pub mod document;
+pub mod dry_run;
 pub mod flow;
 pub mod record;
 pub mod replay;
+pub mod source;
 pub mod validate;
 
 use std::{
@@ -29,11 +30,11 @@ use crate::{
     eval::{record::Collections, EvalError, EvalErrorKind},
     plan::{self, PlanExpr, Step},
     project::Project,
-    state::{EventKind, NewEvent, NewIntent, RecordKey, SourceStep, StateError, Store},
+    state::{EventKind, NewEvent, NewIntent, StateError, Store},
 };
 
 use document::Document;
-use flow::{evaluate_record, FlowContext, Outcome};
+use flow::FlowContext;
 
 /// How a run behaves.
 #[derive(Debug, Clone, Default)]
@@ -91,6 +92,8 @@ pub struct FlowReport {
     pub failed: usize,
     /// New documents recorded for delivery.
     pub documents: usize,
+    /// Records gone from the source whose `on … deleted` trigger fired.
+    pub deleted: usize,
     /// Why the flow's records could not be read, when they could not.
     pub unreadable: Option<String>,
 }
@@ -161,169 +164,29 @@ pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, R
         Some(Store::open(&url).await?)
     };
     let writes = !options.dry_run;
-    for flow in &plan.flows {
-        let Some(source) = &flow.source else { continue };
-        let Some(source_client) = clients.get(&source.system) else {
-            continue;
-        };
-        // A source or lookup that cannot be read stops this flow, not the run.
-        let read = async {
-            Ok::<_, RuntimeError>((
-                source_client.list_pages(&source.entity, None).await?,
-                prefetch(flow, &clients).await?,
-            ))
-        };
-        let (mut pages, collections) = match read.await {
-            Ok(read) => read,
-            Err(err) => {
-                report.flows.push(FlowReport {
-                    name: flow.name.clone(),
-                    unreadable: Some(err.to_string()),
-                    ..FlowReport::default()
-                });
-                if let (Some(store), true) = (&store, writes) {
-                    log_unreadable(store, &name, &flow.name, &err).await?;
-                }
-                continue;
-            }
-        };
-        if let Some(recorder) = &options.record {
-            recorder.collections(&flow.name, &collections)?;
-        }
-        let cx = FlowContext {
-            project: &name,
-            plan: &plan,
-            flow,
-            profiles: &project.profiles,
-            connectors: &connectors,
-            today,
-            collections: &collections,
-        };
-        let mut flow_report = FlowReport {
-            name: flow.name.clone(),
-            ..FlowReport::default()
-        };
-        let bar = progress_bar(options.progress, &flow.name);
-        // One page of source records at a time: memory holds a page, not the whole list.
-        loop {
-            let records = match pages.next_page().await {
-                Ok(Some(records)) => records,
-                Ok(None) => break,
-                Err(err) => {
-                    // The pages before were evaluated and recorded; the rest wait for a run
-                    // that can read them.
-                    let err = RuntimeError::from(err);
-                    flow_report.unreadable = Some(err.to_string());
-                    if let (Some(store), true) = (&store, writes) {
-                        log_unreadable(store, &name, &flow.name, &err).await?;
-                    }
-                    break;
-                }
-            };
-            if let Some(recorder) = &options.record {
-                recorder.source_page(&flow.name, source_client, &source.entity, &records)?;
-            }
-            flow_report.records += records.len();
-            let mut steps = Vec::with_capacity(records.len());
-            for record in &records {
-                bar.inc(1);
-                let id = source_client
-                    .id_of(&source.entity, record)
-                    .unwrap_or_else(|| hash(record));
-                let source_name = format!("{}.{}:{id}", source.system, source.entity);
-                let key = RecordKey {
-                    project: name.clone(),
-                    system: source.system.clone(),
-                    entity: source.entity.clone(),
-                    id: id.clone(),
-                };
-                let digest = hash(record);
-                let previous = match &store {
-                    Some(store) => store.snapshot(&key).await?,
-                    None => None,
-                };
-                if previous.as_ref().is_some_and(|p| p.hash == digest) {
-                    continue;
-                }
-                flow_report.changed += 1;
-                let outcome = evaluate_record(
-                    &cx,
-                    &source_name,
-                    record,
-                    previous.as_ref().map(|p| &p.fields),
-                );
-                let mut step = SourceStep {
-                    snapshot: Some((key, record.clone(), digest)),
-                    intents: Vec::new(),
-                    events: Vec::new(),
-                    watermark: None,
-                };
-                match outcome {
-                    Ok(Outcome::NotTriggered) => {}
-                    Ok(Outcome::Skipped(reason)) => {
-                        flow_report.triggered += 1;
-                        flow_report.skipped += 1;
-                        step.events.push(record_event(
-                            &name,
-                            &flow.name,
-                            &source_name,
-                            EventKind::Skipped,
-                            reason,
-                        ));
-                    }
-                    Ok(Outcome::Documents(documents)) => {
-                        flow_report.triggered += 1;
-                        flow_report.documents += documents.len();
-                        for document in &documents {
-                            if options.dry_run {
-                                report
-                                    .planned
-                                    .push(planned(&flow.name, &source_name, document));
-                            }
-                            step.intents.push(intent(
-                                &name,
-                                &flow.name,
-                                &source_name,
-                                document,
-                                &cx,
-                            ));
-                        }
-                    }
-                    Err(err) => {
-                        flow_report.failed += 1;
-                        // No snapshot: the record stays new, so it is evaluated again on every
-                        // run (and reported) until its data or the rules are fixed.
-                        step.snapshot = None;
-                        let message = format!("{source_name} could not be evaluated: {err}");
-                        step.events.push(record_event(
-                            &name,
-                            &flow.name,
-                            &source_name,
-                            EventKind::Failed,
-                            message,
-                        ));
-                    }
-                }
-                if options.dry_run {
-                    report.held_back.extend(step.events.iter().cloned());
-                }
-                steps.push(step);
-            }
-            // The page's snapshots, intents and events in one transaction: a record's
-            // snapshot and its intents are always stored together, and a crash loses at most
-            // the evaluation of one page, which the next run repeats.
-            if let (Some(store), true) = (&store, writes) {
-                let outcomes = store.commit_sources(&steps).await?;
-                for (step, outcome) in steps.iter().zip(outcomes) {
-                    // Intents that already existed (a record evaluated again) are not new
-                    // documents.
-                    flow_report.documents -= step.intents.len() - outcome.new_intents;
-                }
-            }
-        }
-        bar.finish_and_clear();
-        report.flows.push(flow_report);
+    let sources = source::Run {
+        project,
+        plan: &plan,
+        name: &name,
+        today,
+        clients: &clients,
+        connectors: &connectors,
+        store: store.as_ref(),
+        options,
+    };
+    for (entity, flows) in source::by_source(&plan) {
+        sources.source(entity, &flows, &mut report).await?;
     }
+    // Reports in the plan's order of flows, whatever order their sources were read in.
+    let order: HashMap<&str, usize> = plan
+        .flows
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.as_str(), i))
+        .collect();
+    report
+        .flows
+        .sort_by_key(|f| order.get(f.name.as_str()).copied().unwrap_or(usize::MAX));
     if let (Some(store), true) = (&store, writes) {
         deliver::deliver(store, &clients, &name, options.sink.is_some(), &mut report).await?;
     }

@@ -12,8 +12,9 @@ use serde_json::{Map, Value as Json};
 use crate::connector::{profile::FieldType, Entity, Field};
 use indexmap::IndexMap;
 
-/// Checks `payload` for `entity`; `creates` is whether the write may create the record (then
-/// its required fields must have values). Returns the first problem found, naming the field.
+/// Checks `payload` for `entity`; with `creates`, the document must carry the entity's
+/// required fields itself (a write that may create the record from it). Returns the first
+/// problem found, naming the field.
 pub fn check_document(
     entity: &Entity,
     payload: &Map<String, Json>,

@@ -10,7 +10,7 @@ use super::{
 
 impl Store {
     /// Commits what evaluating one source record produced, in ONE transaction: upserts the
-    /// snapshot (if given), inserts the intents whose keys are not recorded yet (existing keys
+    /// snapshot (if given) or removes it (`forget`), inserts the intents whose keys are not recorded yet (existing keys
     /// are left untouched, so re-evaluating a record never duplicates an intent), appends the
     /// events and sets the watermark (if given). Either all of it is stored or nothing.
     pub async fn commit_source(&self, step: &SourceStep) -> Result<CommitOutcome, StateError> {
@@ -82,6 +82,19 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(failed("cannot store snapshot"))?;
+        }
+        for key in steps.iter().filter_map(|s| s.forget.as_ref()) {
+            sqlx::query(
+                "DELETE FROM snapshots \
+                 WHERE project = $1 AND system = $2 AND entity = $3 AND record_id = $4",
+            )
+            .bind(&key.project)
+            .bind(&key.system)
+            .bind(&key.entity)
+            .bind(&key.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed("cannot forget snapshot"))?;
         }
         let inserted = insert_intents(&mut tx, &intents).await?;
         let mut outcomes = vec![CommitOutcome { new_intents: 0 }; steps.len()];

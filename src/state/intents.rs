@@ -78,26 +78,23 @@ impl Store {
         rows.iter().map(intent_from_row).collect()
     }
 
-    /// The first delivered (`done`) intent of the project that `source` produced in `entity`,
-    /// other than a credit: what `credit X for record` credits.
-    pub async fn done_intent_for(
+    /// Every intent one source record produced, in ledger order: what `credit X for record`
+    /// chooses the credited document from.
+    pub async fn intents_of_source(
         &self,
         project: &str,
         source: &str,
-        entity: &str,
-    ) -> Result<Option<Intent>, StateError> {
-        let row = sqlx::query(concat!(
+    ) -> Result<Vec<Intent>, StateError> {
+        let rows = sqlx::query(concat!(
             select_intents!(),
-            " WHERE project = $1 AND status = 'done' AND source = $2 AND entity = $3 \
-             AND operation <> 'credit' ORDER BY sequence LIMIT 1"
+            " WHERE project = $1 AND source = $2 ORDER BY sequence"
         ))
         .bind(project)
         .bind(source)
-        .bind(entity)
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await
-        .map_err(failed("cannot find the delivered intent"))?;
-        row.as_ref().map(intent_from_row).transpose()
+        .map_err(failed("cannot read the intents of a source record"))?;
+        rows.iter().map(intent_from_row).collect()
     }
 
     /// Marks several intents `attempted` in one transaction, as [`Store::mark_attempted`]

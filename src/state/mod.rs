@@ -250,8 +250,9 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Now, in the stored timestamp format.
-fn now() -> String {
+/// The current time in the store's timestamp format (fixed-width RFC 3339 UTC, so text order is
+/// time order).
+pub fn now() -> String {
     chrono::Utc::now()
         .format("%Y-%m-%dT%H:%M:%S%.6fZ")
         .to_string()

@@ -1,6 +1,8 @@
 //! Snapshots, watermarks and links: what the store remembers about records.
 
-use sqlx::any::AnyRow;
+use std::collections::HashMap;
+
+use sqlx::{any::AnyRow, AssertSqlSafe};
 
 use super::{failed, get, json_value, now, Link, RecordKey, Snapshot, StateError, Store};
 
@@ -27,6 +29,124 @@ impl Store {
             hash: get(&row, "hash")?,
             seen_at: get(&row, "seen_at")?,
         }))
+    }
+
+    /// The snapshots of several records of one source entity, by record id (records never
+    /// seen are absent). One query per few hundred ids, so a page of records costs one round
+    /// trip instead of one per record.
+    pub async fn snapshots(
+        &self,
+        project: &str,
+        system: &str,
+        entity: &str,
+        ids: &[String],
+    ) -> Result<HashMap<String, Snapshot>, StateError> {
+        let mut found = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(ID_CHUNK) {
+            let sql = format!(
+                "SELECT record_id, fields, hash, seen_at FROM snapshots \
+                 WHERE project = $1 AND system = $2 AND entity = $3 AND record_id IN ({})",
+                placeholders(4, chunk.len())
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql))
+                .bind(project)
+                .bind(system)
+                .bind(entity);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            let rows = query
+                .fetch_all(&self.pool)
+                .await
+                .map_err(failed("cannot read snapshots"))?;
+            for row in &rows {
+                let fields: String = get(row, "fields")?;
+                found.insert(
+                    get(row, "record_id")?,
+                    Snapshot {
+                        fields: json_value(&fields, "snapshot fields")?,
+                        hash: get(row, "hash")?,
+                        seen_at: get(row, "seen_at")?,
+                    },
+                );
+            }
+        }
+        Ok(found)
+    }
+
+    /// Marks records as seen by a listing at `at`, leaving their snapshots as they are: after
+    /// a complete listing, the snapshots not seen since it started are the records that are
+    /// gone ([`Store::unseen_snapshots`]).
+    pub async fn touch_snapshots(
+        &self,
+        project: &str,
+        system: &str,
+        entity: &str,
+        ids: &[String],
+        at: &str,
+    ) -> Result<(), StateError> {
+        for chunk in ids.chunks(ID_CHUNK) {
+            let sql = format!(
+                "UPDATE snapshots SET seen_at = $4 \
+                 WHERE project = $1 AND system = $2 AND entity = $3 AND record_id IN ({})",
+                placeholders(5, chunk.len())
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql))
+                .bind(project)
+                .bind(system)
+                .bind(entity)
+                .bind(at);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            query
+                .execute(&self.pool)
+                .await
+                .map_err(failed("cannot mark snapshots seen"))?;
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` snapshots of a source entity last seen before `before`, oldest first.
+    pub async fn unseen_snapshots(
+        &self,
+        project: &str,
+        system: &str,
+        entity: &str,
+        before: &str,
+        limit: i64,
+    ) -> Result<Vec<(RecordKey, Snapshot)>, StateError> {
+        let rows = sqlx::query(
+            "SELECT record_id, fields, hash, seen_at FROM snapshots \
+             WHERE project = $1 AND system = $2 AND entity = $3 AND seen_at < $4 \
+             ORDER BY seen_at, record_id LIMIT $5",
+        )
+        .bind(project)
+        .bind(system)
+        .bind(entity)
+        .bind(before)
+        .bind(limit.max(0))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed("cannot read unseen snapshots"))?;
+        rows.iter()
+            .map(|row| {
+                let fields: String = get(row, "fields")?;
+                Ok((
+                    RecordKey {
+                        project: project.to_string(),
+                        system: system.to_string(),
+                        entity: entity.to_string(),
+                        id: get(row, "record_id")?,
+                    },
+                    Snapshot {
+                        fields: json_value(&fields, "snapshot fields")?,
+                        hash: get(row, "hash")?,
+                        seen_at: get(row, "seen_at")?,
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// The `limit` most recently written snapshots of a project's source entity, newest
@@ -267,4 +387,15 @@ fn link_from_row(row: &AnyRow) -> Result<Link, StateError> {
         right_id,
         created_at: get(row, "created_at")?,
     })
+}
+
+/// Ids bound per `IN (…)` query: far below SQLite's and PostgreSQL's parameter limits.
+const ID_CHUNK: usize = 500;
+
+/// `$first, $first+1, …` — `count` numbered placeholders for bound parameters.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -227,6 +227,9 @@ pub struct SourceStep {
     pub events: Vec<NewEvent>,
     /// The new listing cursor: project, system, entity, value.
     pub watermark: Option<(String, String, String, String)>,
+    /// A record that is gone from its source (its `deleted` flows ran): its snapshot is
+    /// removed, so the record counts as new should it ever come back.
+    pub forget: Option<RecordKey>,
 }
 
 /// What [`Store::commit_source`](super::Store::commit_source) did.

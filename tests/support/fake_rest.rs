@@ -996,6 +996,22 @@ impl Rest {
         row.updated = now;
         true
     }
+
+    /// Deletes a record as a person in the system would; false when there is no such record.
+    pub(super) fn remove(&mut self, name: &str, id: &str) -> bool {
+        let profile = self.checked(name);
+        let entity = &profile.entities[name];
+        let key = self.key_of(name);
+        let Some(i) = self.find(&key, entity, &Scope::new(), id) else {
+            return false;
+        };
+        self.collections
+            .get_mut(&key)
+            .expect("found")
+            .rows
+            .remove(i);
+        true
+    }
 }
 
 // ----- pagination settings ---------------------------------------------------------------------

@@ -274,6 +274,12 @@ impl FakeServer {
         self.lock().rest.modify(entity, &id.to_string(), &patch)
     }
 
+    /// Deletes a record as if a person removed it in the system; not counted as a write.
+    /// False when there is no such record.
+    pub fn remove(&self, entity: &str, id: impl std::fmt::Display) -> bool {
+        self.lock().rest.remove(entity, &id.to_string())
+    }
+
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<RequestLog> {
         self.lock().log.clone()

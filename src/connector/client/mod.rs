@@ -35,6 +35,7 @@ pub mod retry;
 mod sink;
 
 use std::{
+    collections::HashMap,
     fmt,
     path::{Path, PathBuf},
     sync::{atomic::Ordering, Arc},
@@ -57,6 +58,27 @@ pub use retry::RetryPolicy;
 use auth::{Authenticator, LoginSettings};
 use http::{Http, Outcome, Req, Resp};
 use limit::Limiter;
+
+/// The output folders of a file system: each entity it can create, written into the folder
+/// its `path` option names (relative to the project).
+fn file_outputs(
+    profile: &Profile,
+    options: &Options,
+    project_dir: &Path,
+) -> HashMap<String, sink::Sink> {
+    profile
+        .entities
+        .iter()
+        .filter(|(_, e)| {
+            e.operations
+                .contains(&crate::connector::profile::Operation::Create)
+        })
+        .filter_map(|(name, e)| {
+            let folder = options.get(e.path.as_deref()?)?;
+            Some((name.clone(), sink::Sink::flat(project_dir.join(folder))))
+        })
+        .collect()
+}
 
 /// The request timeout of a system: its `timeout:` in ledgerlink.yaml, else the default.
 fn request_timeout(alias: &str, config: &SystemConfig) -> Result<Duration, ConnectorError> {
@@ -175,8 +197,9 @@ pub(crate) enum Backend {
     Rest { base: String },
     /// Tryton JSON-RPC.
     JsonRpc(json_rpc::RpcState),
-    /// Read-only files.
-    File,
+    /// Files: records are read from the files an option names; documents of the entities
+    /// that can be created are written as JSON files into the folder their option names.
+    File(HashMap<String, sink::Sink>),
     /// JSON documents in a folder.
     Sink(sink::Sink),
 }
@@ -241,7 +264,7 @@ impl Client {
             Backend::Sink(sink::Sink::new(project_dir.join(dir).join(alias)))
         } else {
             match profile.transport {
-                Transport::File => Backend::File,
+                Transport::File => Backend::File(file_outputs(&profile, &options, project_dir)),
                 Transport::RestJson => {
                     let base = base_url(alias, &profile, &options)?;
                     credentials = Credentials::resolve(alias, &config.auth, project_dir)?;
@@ -350,7 +373,7 @@ impl Client {
         let spec = self.entity(entity)?;
         let listing = match &self.backend {
             Backend::Sink(sink) => Listing::Whole(Some(sink.list(entity).await?)),
-            Backend::File => Listing::File(file::Listing::new(self, entity, spec)?),
+            Backend::File(_) => Listing::File(file::Listing::new(self, entity, spec)?),
             Backend::Rest { .. } => {
                 Listing::Rest(rest_json::list_pages(self, entity, spec, since)?)
             }
@@ -370,7 +393,7 @@ impl Client {
         let spec = self.entity(entity)?;
         match &self.backend {
             Backend::Sink(sink) => sink.get(entity, id).await,
-            Backend::File => {
+            Backend::File(_) => {
                 let key = self.id_key(spec);
                 let records = file::list(self, entity, spec).await?;
                 Ok(records
@@ -392,7 +415,7 @@ impl Client {
         let spec = self.entity(entity)?;
         match &self.backend {
             Backend::Sink(sink) => sink.search(entity, field, value).await,
-            Backend::File => {
+            Backend::File(_) => {
                 let records = file::list(self, entity, spec).await?;
                 Ok(records
                     .into_iter()
@@ -417,7 +440,10 @@ impl Client {
         let spec = self.entity(entity)?;
         match &self.backend {
             Backend::Sink(sink) => sink.create(entity, spec, body, idempotency_key).await,
-            Backend::File => Err(read_only(&self.alias)),
+            Backend::File(outputs) => match outputs.get(entity) {
+                Some(folder) => folder.create(entity, spec, body, idempotency_key).await,
+                None => Err(read_only(&self.alias)),
+            },
             Backend::Rest { .. } => {
                 rest_json::create(self, entity, spec, body, idempotency_key).await
             }
@@ -435,7 +461,10 @@ impl Client {
         let spec = self.entity(entity)?;
         match &self.backend {
             Backend::Sink(sink) => sink.update(entity, spec, id, body).await,
-            Backend::File => Err(read_only(&self.alias)),
+            Backend::File(outputs) => match outputs.get(entity) {
+                Some(folder) => folder.update(entity, spec, id, body).await,
+                None => Err(read_only(&self.alias)),
+            },
             Backend::Rest { .. } => rest_json::update(self, entity, spec, id, body).await,
             Backend::JsonRpc(state) => json_rpc::update(self, state, spec, id, body).await,
         }
@@ -453,7 +482,7 @@ impl Client {
     pub async fn check(&self) -> Result<String, ConnectorError> {
         match &self.backend {
             Backend::Sink(sink) => sink.check().await,
-            Backend::File => file::check(self).await,
+            Backend::File(_) => file::check(self).await,
             Backend::Rest { .. } => rest_json::check(self).await,
             Backend::JsonRpc(state) => json_rpc::check(self, state).await,
         }
@@ -479,7 +508,7 @@ impl Client {
 
     fn id_key<'a>(&'a self, spec: &'a Entity) -> &'a str {
         match self.backend {
-            Backend::File => self.options.get("id_column").unwrap_or(&spec.id),
+            Backend::File(_) => self.options.get("id_column").unwrap_or(&spec.id),
             _ => &spec.id,
         }
     }

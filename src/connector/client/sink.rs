@@ -30,6 +30,9 @@ use super::{error::ConnectorError, id_text, loose_eq};
 #[derive(Debug)]
 pub(crate) struct Sink {
     root: PathBuf,
+    /// Every entity's documents directly in `root` (a file system's output folder), not in
+    /// a folder per entity.
+    flat: bool,
     lock: Mutex<()>,
 }
 
@@ -52,11 +55,51 @@ impl Sink {
     pub fn new(root: PathBuf) -> Self {
         Sink {
             root,
+            flat: false,
             lock: Mutex::new(()),
         }
     }
 
+    /// A sink writing one entity's documents straight into `folder` (a file system's
+    /// output folder, e.g. the outbox a warehouse collects pick orders from).
+    pub fn flat(folder: PathBuf) -> Self {
+        Sink {
+            root: folder,
+            flat: true,
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// The file stem of a document: its id; in a flat folder `<Entity>-<id>`, with the
+    /// characters a file name cannot hold (`#1042`) written as `_`. `None` when the id cannot
+    /// name a file at all.
+    fn stem(&self, entity: &str, id: &str) -> Option<String> {
+        if !self.flat {
+            return safe_id(id).then(|| id.to_string());
+        }
+        let clean: String = id
+            .chars()
+            .map(|c| match c {
+                'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' => c,
+                _ => '_',
+            })
+            .collect();
+        let stem = format!("{entity}-{clean}");
+        safe_id(&stem).then_some(stem)
+    }
+
+    /// The id part of a file stem, when the file is a document of `entity` in this sink.
+    fn id_part<'s>(&self, entity: &str, stem: &'s str) -> Option<&'s str> {
+        if self.flat {
+            return stem.strip_prefix(entity)?.strip_prefix('-');
+        }
+        safe_id(stem).then_some(stem)
+    }
+
     fn folder(&self, entity: &str) -> PathBuf {
+        if self.flat {
+            return self.root.clone();
+        }
         self.root.join(entity)
     }
 
@@ -108,7 +151,7 @@ impl Sink {
         placed
     }
 
-    async fn next_id(&self, dir: &Path) -> Result<u64, ConnectorError> {
+    async fn next_id(&self, entity: &str, dir: &Path) -> Result<u64, ConnectorError> {
         let mut largest = 0u64;
         let mut entries = match tokio::fs::read_dir(dir).await {
             Ok(entries) => entries,
@@ -124,7 +167,8 @@ impl Sink {
             let name = name.to_string_lossy();
             if let Some(id) = name
                 .strip_suffix(".json")
-                .and_then(|stem| stem.parse::<u64>().ok())
+                .and_then(|stem| self.id_part(entity, stem))
+                .and_then(|id| id.parse::<u64>().ok())
             {
                 largest = largest.max(id);
             }
@@ -170,7 +214,7 @@ impl Sink {
         let (id, record) = loop {
             let (id, id_value) = match &explicit {
                 Some(id) => {
-                    if !safe_id(id) {
+                    if self.stem(name, id).is_none() {
                         return Err(ConnectorError::permanent(format!(
                             "`{name}` id `{id}` cannot name a file"
                         )));
@@ -181,7 +225,7 @@ impl Sink {
                     )
                 }
                 None => {
-                    let next = self.next_id(&dir).await?;
+                    let next = self.next_id(name, &dir).await?;
                     let value = if integer_id {
                         Value::from(next)
                     } else {
@@ -194,7 +238,8 @@ impl Sink {
             record.insert(entity.id.clone(), id_value);
             let record = Value::Object(record);
             let temp = self.write_temp(&dir, &record).await?;
-            let target = dir.join(format!("{id}.json"));
+            let stem = self.stem(name, &id).unwrap_or_else(|| id.clone());
+            let target = dir.join(format!("{stem}.json"));
             if self.place_new(&temp, &target).await? {
                 break (id, record);
             }
@@ -251,7 +296,8 @@ impl Sink {
         let record = Value::Object(record);
         let dir = self.folder(name);
         let temp = self.write_temp(&dir, &record).await?;
-        let target = dir.join(format!("{id}.json"));
+        let stem = self.stem(name, id).unwrap_or_else(|| id.to_string());
+        let target = dir.join(format!("{stem}.json"));
         tokio::fs::rename(&temp, &target)
             .await
             .map_err(|err| io_error("write", &target, &err))?;
@@ -260,10 +306,10 @@ impl Sink {
 
     /// One document.
     pub async fn get(&self, name: &str, id: &str) -> Result<Option<Value>, ConnectorError> {
-        if !safe_id(id) {
+        let Some(stem) = self.stem(name, id) else {
             return Ok(None);
-        }
-        self.read(&self.folder(name).join(format!("{id}.json")))
+        };
+        self.read(&self.folder(name).join(format!("{stem}.json")))
             .await
     }
 
@@ -283,12 +329,13 @@ impl Sink {
         {
             let file = entry.file_name().to_string_lossy().to_string();
             if let Some(stem) = file.strip_suffix(".json") {
-                if safe_id(stem) {
+                if self.id_part(name, stem).is_some() {
                     names.push(stem.to_string());
                 }
             }
         }
-        names.sort_by(|a, b| match (a.parse::<u64>(), b.parse::<u64>()) {
+        let id = |stem: &str| self.id_part(name, stem).unwrap_or(stem).parse::<u64>();
+        names.sort_by(|a, b| match (id(a), id(b)) {
             (Ok(x), Ok(y)) => x.cmp(&y),
             (Ok(_), Err(_)) => std::cmp::Ordering::Less,
             (Err(_), Ok(_)) => std::cmp::Ordering::Greater,

@@ -1,0 +1,199 @@
+//! Change detection from the binary against a paged fake API: incremental listing from the
+//! watermark, several flows on one source each seeing every change, deletions found by a
+//! complete listing, on the SQLite and (with `LEDGERLINK_TEST_POSTGRES`) PostgreSQL stores.
+
+mod support;
+
+use std::{path::Path, process::Command};
+
+use ledgerlink::connector::Profile;
+use serde_json::{json, Value};
+use support::{ledgerlink_bin, state_stores, FakeServer, StateStore};
+
+const GONE_RULES: &str = r#"# Every new order, and every order deleted in the shop.
+flow opened {
+  on shop.Order when created
+  create shop.Voucher {
+    reference = "new:{shop.Order.id}"
+    text = "new {shop.Order.name}"
+  }
+}
+
+flow gone {
+  on shop.Order when deleted
+  create shop.Voucher {
+    reference = "gone:{shop.Order.id}"
+    text = "cancelled {shop.Order.name}"
+  }
+}
+"#;
+
+fn project(extra_rules: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/projects/feed");
+    for folder in ["rules", "connectors"] {
+        std::fs::create_dir_all(dir.path().join(folder)).expect("project folder");
+    }
+    for file in [
+        "ledgerlink.yaml",
+        "rules/paid.rules",
+        "connectors/shopapi.yaml",
+    ] {
+        std::fs::copy(source.join(file), dir.path().join(file)).expect("copy project file");
+    }
+    if let Some(rules) = extra_rules {
+        std::fs::write(dir.path().join("rules/gone.rules"), rules).expect("rules");
+    }
+    dir
+}
+
+fn shop(project: &Path) -> FakeServer {
+    let profile: Profile = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(project.join("connectors/shopapi.yaml")).expect("profile"),
+    )
+    .expect("the test profile parses");
+    let shop = FakeServer::from_profile(profile);
+    shop.set_page_size(2);
+    shop.seed(
+        "Order",
+        vec![
+            json!({"id": "o1", "name": "#1", "status": "paid", "total": "100.00", "currency": "DKK", "updated_at": "2026-03-01T10:00:00Z"}),
+            json!({"id": "o2", "name": "#2", "status": "open", "total": "40.00", "currency": "DKK", "updated_at": "2026-03-01T11:00:00Z"}),
+            json!({"id": "o3", "name": "#3", "status": "paid", "total": "75.50", "currency": "DKK", "updated_at": "2026-03-01T12:00:00Z"}),
+        ],
+    );
+    shop
+}
+
+fn run(project: &Path, shop: &FakeServer, store: &StateStore) -> Value {
+    let mut command = Command::new(ledgerlink_bin());
+    store.apply(&mut command);
+    let output = command
+        .args(["run", "--once", "--format", "json"])
+        .arg(project)
+        .env("LEDGERLINK_ENDPOINT_SHOP", shop.url())
+        .env("FEED_TOKEN", "feed-test-token")
+        .output()
+        .expect("ledgerlink runs");
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn references(shop: &FakeServer) -> Vec<String> {
+    let mut refs: Vec<String> = shop
+        .records("Voucher")
+        .iter()
+        .filter_map(|v| v["reference"].as_str().map(str::to_string))
+        .collect();
+    refs.sort();
+    refs
+}
+
+/// The `updated_since` of each order listing since the log was cleared, in order.
+fn listings(shop: &FakeServer) -> Vec<Option<String>> {
+    shop.requests()
+        .iter()
+        .filter(|r| {
+            r.method == "GET"
+                && r.path == "/orders"
+                && r.query_param("page").as_deref() != Some("2")
+        })
+        .map(|r| r.query_param("updated_since"))
+        .collect()
+}
+
+#[test]
+fn polling_lists_what_changed_since_the_watermark() {
+    for store in state_stores() {
+        polling_on(&store);
+    }
+}
+
+fn polling_on(store: &StateStore) {
+    eprintln!("state store: {}", store.backend);
+    let project = project(None);
+    let shop = shop(project.path());
+
+    let first = run(project.path(), &shop, store);
+    assert_eq!(first["report"]["delivered"], 2, "{first:#}");
+    assert_eq!(references(&shop), ["paid:o1", "paid:o3"]);
+    // The first listing is complete (all pages, no filter).
+    assert_eq!(listings(&shop), [None]);
+
+    // The next lists from an hour before the newest change it saw, and writes nothing.
+    shop.clear_log();
+    let writes = shop.writes();
+    let quiet = run(project.path(), &shop, store);
+    assert_eq!(quiet["report"]["delivered"], 0, "{quiet:#}");
+    assert_eq!(shop.writes(), writes);
+    assert_eq!(listings(&shop), [Some("2026-03-01T11:00:00Z".to_string())]);
+
+    // A person marks order 2 paid: its updated_at moves to now, the listing sees it.
+    assert!(shop.modify("Order", "o2", json!({"status": "paid"})));
+    shop.clear_log();
+    let third = run(project.path(), &shop, store);
+    assert_eq!(third["report"]["delivered"], 1, "{third:#}");
+    assert_eq!(references(&shop), ["paid:o1", "paid:o2", "paid:o3"]);
+    let flow = &third["report"]["flows"][0];
+    assert_eq!(
+        (flow["changed"].as_u64(), flow["triggered"].as_u64()),
+        (Some(1), Some(1)),
+        "{third:#}"
+    );
+}
+
+#[test]
+fn every_flow_on_a_source_sees_each_change_and_deletions_are_found() {
+    for store in state_stores() {
+        deletions_on(&store);
+    }
+}
+
+fn deletions_on(store: &StateStore) {
+    eprintln!("state store: {}", store.backend);
+    let project = project(Some(GONE_RULES));
+    let shop = shop(project.path());
+
+    // Three flows read the orders: each sees every new order, from one listing.
+    let first = run(project.path(), &shop, store);
+    assert_eq!(
+        references(&shop),
+        ["new:o1", "new:o2", "new:o3", "paid:o1", "paid:o3"],
+        "{first:#}"
+    );
+    assert_eq!(listings(&shop), [None], "one listing for three flows");
+
+    // Order 1 is deleted in the shop. A flow on deletions needs complete listings.
+    assert!(shop.remove("Order", "o1"));
+    shop.clear_log();
+    let second = run(project.path(), &shop, store);
+    assert_eq!(
+        listings(&shop),
+        [None],
+        "complete: a filtered listing cannot show deletions"
+    );
+    assert_eq!(second["report"]["delivered"], 1, "{second:#}");
+    let gone = shop
+        .records("Voucher")
+        .into_iter()
+        .find(|v| v["reference"] == "gone:o1")
+        .expect("the deletion's voucher");
+    assert_eq!(
+        gone["text"], "cancelled #1",
+        "the rules read the order as last seen"
+    );
+    let flows = second["report"]["flows"].as_array().expect("flows");
+    let deleted: u64 = flows.iter().filter_map(|f| f["deleted"].as_u64()).sum();
+    assert_eq!(deleted, 1, "{second:#}");
+
+    // Once handled, a deletion is not handled again.
+    let writes = shop.writes();
+    let third = run(project.path(), &shop, store);
+    assert_eq!(third["report"]["delivered"], 0, "{third:#}");
+    assert_eq!(shop.writes(), writes);
+}
