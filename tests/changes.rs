@@ -28,6 +28,15 @@ flow gone {
 }
 "#;
 
+const NOTE_RULES: &str = r#"# A note on every voucher that appears in the shop.
+flow noted {
+  on shop.Voucher when created
+  create shop.Note {
+    voucher = shop.Voucher.reference
+  }
+}
+"#;
+
 fn project(extra_rules: Option<&str>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/projects/feed");
@@ -196,4 +205,40 @@ fn deletions_on(store: &StateStore) {
     let third = run(project.path(), &shop, store);
     assert_eq!(third["report"]["delivered"], 0, "{third:#}");
     assert_eq!(shop.writes(), writes);
+}
+
+#[test]
+fn our_own_writes_do_not_come_back_as_changes() {
+    for store in state_stores() {
+        echoes_on(&store);
+    }
+}
+
+fn echoes_on(store: &StateStore) {
+    eprintln!("state store: {}", store.backend);
+    let project = project(Some(NOTE_RULES));
+    let shop = shop(project.path());
+
+    // The paid orders become vouchers; the vouchers are a source of the `noted` flow.
+    run(project.path(), &shop, store);
+    assert_eq!(references(&shop), ["paid:o1", "paid:o3"]);
+    // The next listing of vouchers finds the two it wrote: not new, no notes for them.
+    let second = run(project.path(), &shop, store);
+    assert_eq!(second["report"]["delivered"], 0, "{second:#}");
+    assert!(
+        shop.records("Note").is_empty(),
+        "{:#?}",
+        shop.records("Note")
+    );
+
+    // A voucher a person makes in the shop is new, and gets its note.
+    shop.seed(
+        "Voucher",
+        vec![json!({"reference": "manual:1", "text": "by hand"})],
+    );
+    let third = run(project.path(), &shop, store);
+    assert_eq!(third["report"]["delivered"], 1, "{third:#}");
+    let notes: Vec<Value> = shop.records("Note");
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    assert_eq!(notes[0]["voucher"], "manual:1");
 }

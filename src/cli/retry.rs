@@ -50,7 +50,9 @@ pub fn run(args: Args) -> Exit {
             project: name.clone(),
             ..RunReport::default()
         };
-        deliver::deliver(&store, &clients, &name, args.sink.is_some(), &mut report).await?;
+        let sources = runtime::source_entities(&crate::plan::compile(&project));
+        let sink = args.sink.is_some();
+        deliver::deliver(&store, &clients, &name, sink, &sources, &mut report).await?;
         Ok::<_, runtime::RuntimeError>((chosen.len(), report))
     });
     match result {

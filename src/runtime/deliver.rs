@@ -10,7 +10,12 @@
 //! The ledger is read in bounded batches, and runs of independent creates are sent a few at a
 //! time (see [`deliver`]); the client's rate limiter paces them.
 
-use std::{collections::HashMap, future::Future, pin::Pin, task::Poll};
+use std::{
+    collections::{HashMap, HashSet},
+    future::Future,
+    pin::Pin,
+    task::Poll,
+};
 
 use serde_json::{Map, Value as Json};
 
@@ -21,7 +26,7 @@ use super::{
 };
 use crate::{
     connector::client::{Client, ConnectorError, ConnectorErrorKind},
-    state::{EventKind, Intent, IntentStatus, NewEvent, Store},
+    state::{EventKind, Intent, IntentStatus, NewEvent, RecordKey, SourceStep, Store},
 };
 
 /// Open intents read from the ledger per batch of a delivery pass.
@@ -43,13 +48,25 @@ const GROUP: usize = 16;
 /// dependencies; credits; creates to look up after a possible earlier attempt) is delivered
 /// alone, after everything before it has finished, exactly as one at a time. A pass with no
 /// progress ends the delivery.
+///
+/// `sources` are the entities the project's flows read: a write into one of them is recorded
+/// in that record's snapshot (see [`absorb_write`]), so the next listing does not take our own
+/// write for a change made in the system.
 pub async fn deliver(
     store: &Store,
     clients: &HashMap<String, Client>,
     project: &str,
     sink: bool,
+    sources: &HashSet<(String, String)>,
     report: &mut RunReport,
 ) -> Result<(), RuntimeError> {
+    let to = Delivery {
+        store,
+        clients,
+        project,
+        sink,
+        sources,
+    };
     loop {
         let mut progress = false;
         let mut waiting = 0;
@@ -68,11 +85,11 @@ pub async fn deliver(
                 let outcomes = if together >= 2 {
                     let (group, tail) = rest.split_at(together);
                     rest = tail;
-                    deliver_group(store, clients, project, sink, group).await?
+                    deliver_group(&to, group).await?
                 } else {
                     let (one, tail) = rest.split_at(1);
                     rest = tail;
-                    vec![deliver_one(store, clients, project, sink, &one[0]).await?]
+                    vec![deliver_one(&to, &one[0]).await?]
                 };
                 for outcome in outcomes {
                     match outcome {
@@ -111,12 +128,16 @@ fn independent_create(intent: &Intent) -> bool {
 /// that of one at a time: every create is marked attempted before it is sent, and a create
 /// whose answer is not recorded is looked up by the next run.
 async fn deliver_group(
-    store: &Store,
-    clients: &HashMap<String, Client>,
-    project: &str,
-    sink: bool,
+    to: &Delivery<'_>,
     group: &[Intent],
 ) -> Result<Vec<Delivered>, RuntimeError> {
+    let Delivery {
+        store,
+        clients,
+        project,
+        sink,
+        ..
+    } = *to;
     let mut outcomes: Vec<Option<Delivered>> = group.iter().map(|_| None).collect();
     let mut ready = Vec::new();
     for (index, intent) in group.iter().enumerate() {
@@ -126,7 +147,7 @@ async fn deliver_group(
                 ready.push((index, client, without_markers(&payload, sink)));
             }
             // No such system, or a reference to resolve: the one-at-a-time path says why.
-            _ => outcomes[index] = Some(deliver_one(store, clients, project, sink, intent).await?),
+            _ => outcomes[index] = Some(deliver_one(to, intent).await?),
         }
     }
     let keys: Vec<String> = ready.iter().map(|(i, ..)| group[*i].key.clone()).collect();
@@ -134,8 +155,7 @@ async fn deliver_group(
         // The ledger could not record the attempts: send nothing together; one at a time
         // records (or reports) each on its own.
         for (index, ..) in &ready {
-            outcomes[*index] =
-                Some(deliver_one(store, clients, project, sink, &group[*index]).await?);
+            outcomes[*index] = Some(deliver_one(to, &group[*index]).await?);
         }
         return Ok(outcomes.into_iter().flatten().collect());
     }
@@ -189,6 +209,14 @@ async fn deliver_group(
         }
     }
     store.complete_intents(&done, &events).await?;
+    for ((key, id, record), (index, _, body)) in done.iter().zip(
+        ready
+            .iter()
+            .filter(|(i, ..)| matches!(outcomes[*i], Some(Delivered::Done))),
+    ) {
+        debug_assert_eq!(key, &group[*index].key);
+        absorb_write(to, &group[*index], id, body, record).await?;
+    }
     for (index, reason) in failures {
         outcomes[index] = Some(fail(store, project, &group[index], &reason).await?);
     }
@@ -219,6 +247,64 @@ async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     outputs.into_iter().flatten().collect()
 }
 
+/// Where delivery writes, and what it must remember.
+#[derive(Clone, Copy)]
+struct Delivery<'a> {
+    store: &'a Store,
+    clients: &'a HashMap<String, Client>,
+    project: &'a str,
+    sink: bool,
+    sources: &'a HashSet<(String, String)>,
+}
+
+/// Echo suppression: when a write lands in an entity the flows read, the record's snapshot
+/// takes the written fields as the target stored them (a new record: the whole record), as
+/// if the next listing had already seen them. That listing then finds no change in those
+/// fields and no new record, so our own write never triggers a flow; a change someone made
+/// to another field meanwhile still differs from the snapshot and is seen.
+async fn absorb_write(
+    to: &Delivery<'_>,
+    intent: &Intent,
+    id: &str,
+    body: &Json,
+    stored: &Json,
+) -> Result<(), RuntimeError> {
+    if id.is_empty()
+        || !to
+            .sources
+            .contains(&(intent.system.clone(), intent.entity.clone()))
+    {
+        return Ok(());
+    }
+    let key = RecordKey {
+        project: to.project.to_string(),
+        system: intent.system.clone(),
+        entity: intent.entity.clone(),
+        id: id.to_string(),
+    };
+    let fields = match to.store.snapshot(&key).await? {
+        Some(previous) => {
+            let mut fields = previous.fields;
+            if let (Some(fields), Some(written)) = (fields.as_object_mut(), body.as_object()) {
+                for name in written.keys().filter(|k| !k.starts_with('$')) {
+                    let value = stored.get(name).unwrap_or(&written[name]);
+                    fields.insert(name.clone(), value.clone());
+                }
+            }
+            fields
+        }
+        None => stored.clone(),
+    };
+    let digest = super::hash(&fields);
+    to.store
+        .commit_source(&SourceStep {
+            snapshot: Some((key, fields, digest)),
+            ..SourceStep::default()
+        })
+        .await?;
+    Ok(())
+}
+
 enum Delivered {
     Done,
     Failed,
@@ -228,13 +314,14 @@ enum Delivered {
     Retry,
 }
 
-async fn deliver_one(
-    store: &Store,
-    clients: &HashMap<String, Client>,
-    project: &str,
-    sink: bool,
-    intent: &Intent,
-) -> Result<Delivered, RuntimeError> {
+async fn deliver_one(to: &Delivery<'_>, intent: &Intent) -> Result<Delivered, RuntimeError> {
+    let Delivery {
+        store,
+        clients,
+        project,
+        sink,
+        ..
+    } = *to;
     // Documents this one refers to must exist in the target first.
     let mut ids: HashMap<String, String> = HashMap::new();
     for dependency in &intent.depends_on {
@@ -282,6 +369,7 @@ async fn deliver_one(
     match send(store, client, intent, &body).await {
         Ok((id, record)) => {
             store.complete_intent(&intent.key, &id, &record).await?;
+            absorb_write(to, intent, &id, &body, &record).await?;
             store
                 .log(&event(
                     project,

@@ -175,7 +175,14 @@ pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, R
         options,
     };
     for (entity, flows) in source::by_source(&plan) {
+        let started = std::time::Instant::now();
         sources.source(entity, &flows, &mut report).await?;
+        tracing::info!(
+            source = %format!("{}.{}", entity.system, entity.entity),
+            flows = flows.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "source read and evaluated"
+        );
     }
     // Reports in the plan's order of flows, whatever order their sources were read in.
     let order: HashMap<&str, usize> = plan
@@ -188,7 +195,17 @@ pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, R
         .flows
         .sort_by_key(|f| order.get(f.name.as_str()).copied().unwrap_or(usize::MAX));
     if let (Some(store), true) = (&store, writes) {
-        deliver::deliver(store, &clients, &name, options.sink.is_some(), &mut report).await?;
+        let started = std::time::Instant::now();
+        let sources = source_entities(&plan);
+        let sink = options.sink.is_some();
+        deliver::deliver(store, &clients, &name, sink, &sources, &mut report).await?;
+        tracing::info!(
+            delivered = report.delivered,
+            failed = report.failed,
+            pending = report.pending,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "delivery done"
+        );
     }
     if let Some(recorder) = &options.record {
         recorder.finish(store.as_ref(), &name).await?;
@@ -240,6 +257,15 @@ fn with_endpoint_override(
             .insert("url".into(), serde_yaml_ng::Value::String(url));
     }
     system
+}
+
+/// The entities a plan's flows read, as `(system, entity)`.
+pub fn source_entities(plan: &plan::Plan) -> HashSet<(String, String)> {
+    plan.flows
+        .iter()
+        .filter_map(|f| f.source.as_ref())
+        .map(|s| (s.system.clone(), s.entity.clone()))
+        .collect()
 }
 
 /// The systems a plan writes to (flow documents and sync sides).
