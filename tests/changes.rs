@@ -75,11 +75,17 @@ fn shop(project: &Path) -> FakeServer {
 }
 
 fn run(project: &Path, shop: &FakeServer, store: &StateStore) -> Value {
+    run_with(project, shop, store, &[])
+}
+
+/// `ledgerlink run --once PROJECT ARGS…` against the fake; the JSON report.
+fn run_with(project: &Path, shop: &FakeServer, store: &StateStore, args: &[&str]) -> Value {
     let mut command = Command::new(ledgerlink_bin());
     store.apply(&mut command);
     let output = command
         .args(["run", "--once", "--format", "json"])
         .arg(project)
+        .args(args)
         .env("LEDGERLINK_ENDPOINT_SHOP", shop.url())
         .env("FEED_TOKEN", "feed-test-token")
         .output()
@@ -241,4 +247,51 @@ fn echoes_on(store: &StateStore) {
     let notes: Vec<Value> = shop.records("Note");
     assert_eq!(notes.len(), 1, "{notes:#?}");
     assert_eq!(notes[0]["voucher"], "manual:1");
+}
+
+#[test]
+fn pushed_records_go_through_the_same_change_detection() {
+    for store in state_stores() {
+        pushed_on(&store);
+    }
+}
+
+fn pushed_on(store: &StateStore) {
+    eprintln!("state store: {}", store.backend);
+    let project = project(Some(GONE_RULES));
+    let shop = shop(project.path());
+    let delivery = project.path().join("delivery.json");
+    let push = |record: Value, deleted: bool| {
+        std::fs::write(&delivery, record.to_string()).expect("delivery file");
+        let spec = format!("shop.Order={}", delivery.display());
+        let mut args = vec!["--records", spec.as_str()];
+        if deleted {
+            args.push("--deleted");
+        }
+        run_with(project.path(), &shop, store, &args)
+    };
+    let order = json!({"id": "o9", "name": "#9", "status": "paid", "total": "12.00", "currency": "DKK", "updated_at": "2026-03-02T08:00:00Z"});
+
+    // A webhook delivery of a new, paid order: both flows fire, and nothing is listed.
+    let first = push(order.clone(), false);
+    assert_eq!(first["report"]["delivered"], 2, "{first:#}");
+    assert_eq!(references(&shop), ["new:o9", "paid:o9"]);
+    assert!(
+        listings(&shop).is_empty(),
+        "a pushed record needs no listing"
+    );
+
+    // The same delivery again (webhooks come twice): nothing.
+    let again = push(order.clone(), false);
+    assert_eq!(again["report"]["delivered"], 0, "{again:#}");
+
+    // The system says the order was deleted.
+    let gone = push(json!({"id": "o9"}), true);
+    assert_eq!(gone["report"]["delivered"], 1, "{gone:#}");
+    let voucher = shop
+        .records("Voucher")
+        .into_iter()
+        .find(|v| v["reference"] == "gone:o9")
+        .expect("the deletion's voucher");
+    assert_eq!(voucher["text"], "cancelled #9", "read as last seen");
 }

@@ -39,9 +39,45 @@ pub struct Args {
     /// Record the source records, lookups and delivery answers into this folder, for `ledgerlink test`.
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
+    /// Instead of listing the sources, take these records of one entity as pushed by its
+    /// system (a webhook delivery; a JSON object or array): `shop.Order=delivery.json`.
+    /// Only the flows on that entity run.
+    #[arg(long, value_name = "SYSTEM.ENTITY=FILE")]
+    pub records: Option<String>,
+    /// With `--records`: the records were deleted in their system.
+    #[arg(long, requires = "records")]
+    pub deleted: bool,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+/// `--records SYSTEM.ENTITY=FILE` read into what the runtime ingests.
+fn pushed(spec: &str, deleted: bool) -> Result<runtime::Pushed, String> {
+    let (entity, file) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("`--records {spec}`: write SYSTEM.ENTITY=FILE"))?;
+    let (system, entity) = entity
+        .split_once('.')
+        .ok_or_else(|| format!("`--records {spec}`: `{entity}` is not SYSTEM.ENTITY"))?;
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read `{file}`: {e}"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("`{file}` is not JSON: {e}"))?;
+    let records = match value {
+        serde_json::Value::Array(items) => items,
+        record @ serde_json::Value::Object(_) => vec![record],
+        _ => {
+            return Err(format!(
+                "`{file}` holds neither a record nor a list of them"
+            ))
+        }
+    };
+    Ok(runtime::Pushed {
+        system: system.to_string(),
+        entity: entity.to_string(),
+        records,
+        deleted,
+    })
 }
 
 /// Lints, then runs the project once and prints a summary and this run's export log.
@@ -49,6 +85,14 @@ pub fn run(args: Args) -> Exit {
     let (project, _warnings) = match super::load_checked(&args.path, "not run") {
         Ok(checked) => checked,
         Err(exit) => return exit,
+    };
+    let pushed = match args.records.as_deref().map(|r| pushed(r, args.deleted)) {
+        Some(Ok(pushed)) => Some(pushed),
+        Some(Err(message)) => {
+            output::error(message);
+            return Exit::Usage;
+        }
+        None => None,
     };
     // A recorded run fixes its date, so the replay uses the same one.
     let today = match &args.record {
@@ -86,7 +130,10 @@ pub fn run(args: Args) -> Exit {
         .format("%Y-%m-%dT%H:%M:%S%.6fZ")
         .to_string();
     let result = super::block_on(async {
-        let report = runtime::run(&project, &options).await?;
+        let report = match &pushed {
+            Some(pushed) => runtime::ingest(&project, &options, pushed).await?,
+            None => runtime::run(&project, &options).await?,
+        };
         let events = if args.dry_run {
             Vec::new()
         } else {

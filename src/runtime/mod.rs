@@ -134,8 +134,39 @@ pub enum RuntimeError {
     Io(#[from] std::io::Error),
 }
 
+/// Records a system pushed (a webhook delivery, re-read; or a file of them): they go through
+/// the same change detection as a listing, for the flows that read their entity.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    /// System alias.
+    pub system: String,
+    /// Entity name.
+    pub entity: String,
+    /// The records as the system has them now (for `deleted`: as last known, with their id).
+    pub records: Vec<Json>,
+    /// The records were deleted in the system.
+    pub deleted: bool,
+}
+
 /// Runs every flow of a checked project once.
 pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, RuntimeError> {
+    execute(project, options, None).await
+}
+
+/// Runs the flows on `pushed`'s entity for the records a system pushed, then delivers.
+pub async fn ingest(
+    project: &Project,
+    options: &RunOptions,
+    pushed: &Pushed,
+) -> Result<RunReport, RuntimeError> {
+    execute(project, options, Some(pushed)).await
+}
+
+async fn execute(
+    project: &Project,
+    options: &RunOptions,
+    pushed: Option<&Pushed>,
+) -> Result<RunReport, RuntimeError> {
     let plan = plan::compile(project);
     let name = project_name(project);
     let today = options
@@ -176,7 +207,13 @@ pub async fn run(project: &Project, options: &RunOptions) -> Result<RunReport, R
     };
     for (entity, flows) in source::by_source(&plan) {
         let started = std::time::Instant::now();
-        sources.source(entity, &flows, &mut report).await?;
+        match pushed {
+            None => sources.source(entity, &flows, &mut report).await?,
+            Some(p) if p.system == entity.system && p.entity == entity.entity => {
+                sources.pushed(entity, &flows, p, &mut report).await?
+            }
+            Some(_) => continue,
+        }
         tracing::info!(
             source = %format!("{}.{}", entity.system, entity.entity),
             flows = flows.len(),

@@ -103,27 +103,7 @@ impl Run<'_> {
         let Some(client) = self.clients.get(&source.system) else {
             return Ok(());
         };
-        // A flow whose lookups cannot be read stops, not its neighbours.
-        let mut readers = Vec::new();
-        for flow in flows {
-            let fresh = FlowReport {
-                name: flow.name.clone(),
-                ..FlowReport::default()
-            };
-            match prefetch(flow, self.clients).await {
-                Ok(collections) => {
-                    if let Some(recorder) = &self.options.record {
-                        recorder.collections(&flow.name, &collections)?;
-                    }
-                    readers.push(Reader {
-                        flow,
-                        collections,
-                        report: fresh,
-                    });
-                }
-                Err(err) => self.unreadable(fresh, err, report).await?,
-            }
-        }
+        let mut readers = self.readers(flows, report).await?;
         if readers.is_empty() {
             return Ok(());
         }
@@ -201,6 +181,84 @@ impl Run<'_> {
             if deletions {
                 self.deleted(source, &started, &mut readers).await?;
             }
+        }
+        report.flows.extend(readers.into_iter().map(|r| r.report));
+        Ok(())
+    }
+
+    /// The flows with the records their `find`/`exists` search; a flow whose lookups cannot
+    /// be read is reported and left out, not its neighbours.
+    async fn readers<'f>(
+        &self,
+        flows: &[&'f Flow],
+        report: &mut RunReport,
+    ) -> Result<Vec<Reader<'f>>, RuntimeError> {
+        let mut readers = Vec::new();
+        for flow in flows {
+            let fresh = FlowReport {
+                name: flow.name.clone(),
+                ..FlowReport::default()
+            };
+            match prefetch(flow, self.clients).await {
+                Ok(collections) => {
+                    if let Some(recorder) = &self.options.record {
+                        recorder.collections(&flow.name, &collections)?;
+                    }
+                    readers.push(Reader {
+                        flow,
+                        collections,
+                        report: fresh,
+                    });
+                }
+                Err(err) => self.unreadable(fresh, err, report).await?,
+            }
+        }
+        Ok(readers)
+    }
+
+    /// Runs `flows` on records a system pushed instead of a listing: new and changed ones as
+    /// a listing's page, deleted ones as a complete listing's missing ones.
+    pub async fn pushed(
+        &self,
+        source: &EntityRef,
+        flows: &[&Flow],
+        pushed: &super::Pushed,
+        report: &mut RunReport,
+    ) -> Result<(), RuntimeError> {
+        let Some(client) = self.clients.get(&source.system) else {
+            return Ok(());
+        };
+        let mut readers = self.readers(flows, report).await?;
+        if pushed.deleted {
+            let Some(store) = self.store else {
+                return Ok(());
+            };
+            let ids: Vec<String> = pushed
+                .records
+                .iter()
+                .map(|r| client.id_of(&source.entity, r).unwrap_or_else(|| hash(r)))
+                .collect();
+            let known = store
+                .snapshots(self.name, &source.system, &source.entity, &ids)
+                .await?;
+            // A deletion of a record never seen has nothing to undo.
+            let gone: Vec<(RecordKey, Snapshot)> = ids
+                .into_iter()
+                .filter_map(|id| {
+                    let snapshot = known.get(&id)?.clone();
+                    let key = RecordKey {
+                        project: self.name.to_string(),
+                        system: source.system.clone(),
+                        entity: source.entity.clone(),
+                        id,
+                    };
+                    Some((key, snapshot))
+                })
+                .collect();
+            self.forget_gone(gone, &mut readers).await?;
+        } else {
+            self.page(client, source, &pushed.records, &mut readers, false, report)
+                .await?;
         }
         report.flows.extend(readers.into_iter().map(|r| r.report));
         Ok(())
@@ -375,7 +433,6 @@ impl Run<'_> {
         let Some(store) = self.store else {
             return Ok(());
         };
-        let mut unused = RunReport::default();
         loop {
             let gone = store
                 .unseen_snapshots(
@@ -389,39 +446,7 @@ impl Run<'_> {
             if gone.is_empty() {
                 return Ok(());
             }
-            let mut steps = Vec::with_capacity(gone.len());
-            let mut kept = Vec::new();
-            for (key, snapshot) in gone {
-                let source_name = format!("{}.{}:{}", key.system, key.entity, key.id);
-                let mut step = SourceStep {
-                    forget: Some(key.clone()),
-                    ..SourceStep::default()
-                };
-                let mut failed = false;
-                for reader in readers.iter_mut() {
-                    let cx = self.context(reader.flow, &reader.collections);
-                    let outcome = evaluate_deletion(&cx, &source_name, &snapshot.fields);
-                    if matches!(outcome, Ok(Outcome::Documents(_))) {
-                        reader.report.deleted += 1;
-                    }
-                    failed |= self.outcome(
-                        &cx,
-                        &mut reader.report,
-                        &source_name,
-                        outcome,
-                        &mut step,
-                        &mut unused,
-                    );
-                }
-                if failed {
-                    // Kept, and marked seen so this run moves on: the next complete listing
-                    // finds it gone again and evaluates it again.
-                    step.forget = None;
-                    kept.push(key.id);
-                }
-                steps.push(step);
-            }
-            store.commit_sources(&steps).await?;
+            let kept = self.forget_gone(gone, readers).await?;
             store
                 .touch_snapshots(
                     self.name,
@@ -432,6 +457,54 @@ impl Run<'_> {
                 )
                 .await?;
         }
+    }
+
+    /// Runs the `deleted` flows on records that are gone and forgets their snapshots with
+    /// the documents, in one transaction; returns the ids of those whose evaluation failed,
+    /// whose snapshots stay.
+    async fn forget_gone(
+        &self,
+        gone: Vec<(RecordKey, Snapshot)>,
+        readers: &mut [Reader<'_>],
+    ) -> Result<Vec<String>, RuntimeError> {
+        let Some(store) = self.store.filter(|_| self.writes()) else {
+            return Ok(Vec::new());
+        };
+        let mut unused = RunReport::default();
+        let mut steps = Vec::with_capacity(gone.len());
+        let mut kept = Vec::new();
+        for (key, snapshot) in gone {
+            let source_name = format!("{}.{}:{}", key.system, key.entity, key.id);
+            let mut step = SourceStep {
+                forget: Some(key.clone()),
+                ..SourceStep::default()
+            };
+            let mut failed = false;
+            for reader in readers.iter_mut() {
+                let cx = self.context(reader.flow, &reader.collections);
+                let outcome = evaluate_deletion(&cx, &source_name, &snapshot.fields);
+                if matches!(outcome, Ok(Outcome::Documents(_))) {
+                    reader.report.deleted += 1;
+                }
+                failed |= self.outcome(
+                    &cx,
+                    &mut reader.report,
+                    &source_name,
+                    outcome,
+                    &mut step,
+                    &mut unused,
+                );
+            }
+            if failed {
+                // Kept, and marked seen so this run moves on: the next complete listing
+                // finds it gone again and evaluates it again.
+                step.forget = None;
+                kept.push(key.id);
+            }
+            steps.push(step);
+        }
+        store.commit_sources(&steps).await?;
+        Ok(kept)
     }
 
     /// Whether the entity can be listed "changed since".
