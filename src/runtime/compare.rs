@@ -80,22 +80,34 @@ pub fn changes(
     after: Option<&Json>,
     out: &mut Vec<FieldChange>,
 ) {
+    changes_by(path, before, after, &same, out);
+}
+
+/// [`changes`] with the scalar comparison given: [`same`] for what a target holds, exact
+/// equality for golden files (where `12.5` and `12.50` are different text).
+pub fn changes_by(
+    path: &str,
+    before: Option<&Json>,
+    after: Option<&Json>,
+    equal: &dyn Fn(&Json, &Json) -> bool,
+    out: &mut Vec<FieldChange>,
+) {
     match (before, after) {
         (None, None) => {}
         (Some(Json::Object(a)), Some(Json::Object(b))) => {
             for (key, value) in b {
-                changes(&join(path, key), a.get(key), Some(value), out);
+                changes_by(&member(path, key), a.get(key), Some(value), equal, out);
             }
             for (key, value) in a.iter().filter(|(k, _)| !b.contains_key(*k)) {
-                changes(&join(path, key), Some(value), None, out);
+                changes_by(&member(path, key), Some(value), None, equal, out);
             }
         }
         (Some(Json::Array(a)), Some(Json::Array(b))) => {
             for i in 0..a.len().max(b.len()) {
-                changes(&format!("{path}[{i}]"), a.get(i), b.get(i), out);
+                changes_by(&format!("{path}[{i}]"), a.get(i), b.get(i), equal, out);
             }
         }
-        (Some(a), Some(b)) if same(a, b) => {}
+        (Some(a), Some(b)) if equal(a, b) => {}
         _ => out.push(FieldChange {
             path: path.to_string(),
             before: before.cloned(),
@@ -104,11 +116,16 @@ pub fn changes(
     }
 }
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
+/// `path.key`, or `path["odd key"]` for keys that are not plain names.
+fn member(path: &str, key: &str) -> String {
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+    match (path.is_empty(), plain) {
+        (true, true) => key.to_string(),
+        (false, true) => format!("{path}.{key}"),
+        (_, false) => format!("{path}[{}]", Json::String(key.to_string())),
     }
 }
 

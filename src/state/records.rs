@@ -20,15 +20,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await
         .map_err(failed("cannot read snapshot"))?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let fields: String = get(&row, "fields")?;
-        Ok(Some(Snapshot {
-            fields: json_value(&fields, "snapshot fields")?,
-            hash: get(&row, "hash")?,
-            seen_at: get(&row, "seen_at")?,
-        }))
+        row.as_ref().map(snapshot_row).transpose()
     }
 
     /// The snapshots of several records of one source entity, by record id (records never
@@ -60,15 +52,7 @@ impl Store {
                 .await
                 .map_err(failed("cannot read snapshots"))?;
             for row in &rows {
-                let fields: String = get(row, "fields")?;
-                found.insert(
-                    get(row, "record_id")?,
-                    Snapshot {
-                        fields: json_value(&fields, "snapshot fields")?,
-                        hash: get(row, "hash")?,
-                        seen_at: get(row, "seen_at")?,
-                    },
-                );
+                found.insert(get(row, "record_id")?, snapshot_row(row)?);
             }
         }
         Ok(found)
@@ -131,20 +115,13 @@ impl Store {
         .map_err(failed("cannot read unseen snapshots"))?;
         rows.iter()
             .map(|row| {
-                let fields: String = get(row, "fields")?;
-                Ok((
-                    RecordKey {
-                        project: project.to_string(),
-                        system: system.to_string(),
-                        entity: entity.to_string(),
-                        id: get(row, "record_id")?,
-                    },
-                    Snapshot {
-                        fields: json_value(&fields, "snapshot fields")?,
-                        hash: get(row, "hash")?,
-                        seen_at: get(row, "seen_at")?,
-                    },
-                ))
+                let key = RecordKey {
+                    project: project.to_string(),
+                    system: system.to_string(),
+                    entity: entity.to_string(),
+                    id: get(row, "record_id")?,
+                };
+                Ok((key, snapshot_row(row)?))
             })
             .collect()
     }
@@ -172,20 +149,13 @@ impl Store {
         .map_err(failed("cannot read snapshots"))?;
         rows.iter()
             .map(|row| {
-                let fields: String = get(row, "fields")?;
-                Ok((
-                    RecordKey {
-                        project: project.to_string(),
-                        system: system.to_string(),
-                        entity: entity.to_string(),
-                        id: get(row, "record_id")?,
-                    },
-                    Snapshot {
-                        fields: json_value(&fields, "snapshot fields")?,
-                        hash: get(row, "hash")?,
-                        seen_at: get(row, "seen_at")?,
-                    },
-                ))
+                let key = RecordKey {
+                    project: project.to_string(),
+                    system: system.to_string(),
+                    entity: entity.to_string(),
+                    id: get(row, "record_id")?,
+                };
+                Ok((key, snapshot_row(row)?))
             })
             .collect()
     }
@@ -398,4 +368,14 @@ fn placeholders(first: usize, count: usize) -> String {
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A snapshot from a row with `fields`, `hash` and `seen_at`.
+fn snapshot_row(row: &AnyRow) -> Result<Snapshot, StateError> {
+    let fields: String = get(row, "fields")?;
+    Ok(Snapshot {
+        fields: json_value(&fields, "snapshot fields")?,
+        hash: get(row, "hash")?,
+        seen_at: get(row, "seen_at")?,
+    })
 }

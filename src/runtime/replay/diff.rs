@@ -13,6 +13,8 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::{DocumentOutcome, FlowOutcomes, OutcomeKind, Outcomes, RecordOutcome};
+use crate::runtime::compare::changes_by;
+pub use crate::runtime::compare::FieldChange;
 
 /// One difference.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,19 +115,6 @@ impl From<&DocumentOutcome> for DocumentRef {
             key: d.key.clone(),
         }
     }
-}
-
-/// One field that differs; an absent side is `None`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FieldChange {
-    /// `payload.lines[0].unit_price`, `key`, `lookup.value`, …
-    pub path: String,
-    /// The golden value.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub before: Option<Json>,
-    /// The new value.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub after: Option<Json>,
 }
 
 /// Every difference from `before` (golden) to `after` (now).
@@ -310,76 +299,13 @@ fn optional_diff(
     after: Option<&Json>,
     out: &mut Vec<FieldChange>,
 ) {
-    match (before, after) {
-        (Some(b), Some(a)) => json_diff(path, b, a, out),
-        (None, None) => {}
-        (b, a) => out.push(FieldChange {
-            path: path.to_string(),
-            before: b.cloned(),
-            after: a.cloned(),
-        }),
-    }
+    changes_by(path, before, after, &|a, b| a == b, out);
 }
 
 /// The fields that differ between two JSON values, by path under `path`: objects by key,
-/// lists by position.
+/// lists by position, scalars exactly.
 pub fn json_diff(path: &str, before: &Json, after: &Json, out: &mut Vec<FieldChange>) {
-    match (before, after) {
-        (Json::Object(b), Json::Object(a)) => {
-            for (key, x) in b {
-                let here = member(path, key);
-                match a.get(key) {
-                    Some(y) => json_diff(&here, x, y, out),
-                    None => out.push(FieldChange {
-                        path: here,
-                        before: Some(x.clone()),
-                        after: None,
-                    }),
-                }
-            }
-            for (key, y) in a {
-                if !b.contains_key(key) {
-                    out.push(FieldChange {
-                        path: member(path, key),
-                        before: None,
-                        after: Some(y.clone()),
-                    });
-                }
-            }
-        }
-        (Json::Array(b), Json::Array(a)) => {
-            for i in 0..b.len().max(a.len()) {
-                let here = format!("{path}[{i}]");
-                match (b.get(i), a.get(i)) {
-                    (Some(x), Some(y)) => json_diff(&here, x, y, out),
-                    (x, y) => out.push(FieldChange {
-                        path: here,
-                        before: x.cloned(),
-                        after: y.cloned(),
-                    }),
-                }
-            }
-        }
-        (b, a) if b != a => out.push(FieldChange {
-            path: path.to_string(),
-            before: Some(b.clone()),
-            after: Some(a.clone()),
-        }),
-        _ => {}
-    }
-}
-
-/// `path.key`, or `path["odd key"]` for keys that are not plain names.
-fn member(path: &str, key: &str) -> String {
-    let plain = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '$');
-    match (path.is_empty(), plain) {
-        (true, true) => key.to_string(),
-        (false, true) => format!("{path}.{key}"),
-        (_, false) => format!("{path}[{}]", Json::String(key.to_string())),
-    }
+    optional_diff(path, Some(before), Some(after), out);
 }
 
 /// A value in a message: compact JSON, `(absent)` for a missing side, long values shortened.
@@ -560,9 +486,9 @@ mod tests {
                     "{\"price\":5}".into(),
                     "(absent)".into()
                 ),
-                ("payload.gone", "true".into(), "(absent)".into()),
-                ("payload[\"odd key\"]", "1".into(), "2".into()),
                 ("payload.new", "(absent)".into(), "\"x\"".into()),
+                ("payload[\"odd key\"]", "1".into(), "2".into()),
+                ("payload.gone", "true".into(), "(absent)".into()),
             ]
         );
     }
