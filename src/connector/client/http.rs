@@ -183,9 +183,13 @@ impl Http {
         loop {
             attempt += 1;
             let permit = self.limiter.acquire().await;
+            let sent = permit.sent();
             self.stats.calls.fetch_add(1, Ordering::Relaxed);
             let result = self.send_once(req, auth).await;
             drop(permit);
+            if !matches!(&result, Ok(resp) if resp.status == 429) {
+                self.limiter.succeeded();
+            }
             let (error, hint, retryable, throttled) = match result {
                 Ok(resp) => {
                     let status = resp.status;
@@ -264,24 +268,27 @@ impl Http {
                     (ConnectorError::transient(text), None, req.repeatable, false)
                 }
             };
+            let too_long = hint.filter(|wait| *wait > self.retry.cap);
+            // A 429 holds back every request of the system (the limiter's shared back-off),
+            // even when this one is not retried; the retry then waits in `acquire` with the
+            // others. Other failures wait on their own.
+            let shared = match (throttled, too_long) {
+                (true, None) => Some(self.limiter.throttled(sent, hint, &self.retry)),
+                _ => None,
+            };
             if !retryable || attempt >= self.retry.max_attempts {
                 return Err(error);
             }
-            let delay = match hint {
-                Some(wait) if wait > self.retry.cap => {
-                    let mut error = error;
-                    error
-                        .message
-                        .push_str(&format!("; the server asks to wait {} s", wait.as_secs()));
-                    return Err(error);
-                }
-                Some(wait) => wait,
-                None => self.retry.backoff(attempt),
-            };
-            if throttled {
-                self.limiter.pause(delay).await;
+            if let Some(wait) = too_long {
+                let mut error = error;
+                error
+                    .message
+                    .push_str(&format!("; the server asks to wait {} s", wait.as_secs()));
+                return Err(error);
             }
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            let delay =
+                shared.unwrap_or_else(|| hint.unwrap_or_else(|| self.retry.backoff(attempt)));
             tracing::debug!(
                 system = %self.alias,
                 request = %what,
@@ -289,7 +296,9 @@ impl Http {
                 wait_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 "retrying"
             );
-            tokio::time::sleep(delay).await;
+            if shared.is_none() {
+                tokio::time::sleep(delay).await;
+            }
         }
     }
 
