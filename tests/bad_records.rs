@@ -7,9 +7,8 @@ mod support;
 
 use std::{path::Path, process::Command};
 
-use ledgerlink::connector::Profile;
 use serde_json::Value;
-use support::{ledgerlink_bin, state_stores, FakeServer, StateStore};
+use support::{fake_of, ledgerlink_bin, state_stores, test_project, FakeServer, StateStore};
 
 const ORDERS: &str = r#"{"id": "o-1", "text": "order 1", "amount": "100.00", "currency": "DKK"}
 {"id": "o-2", "amount": "25.00", "currency": "DKK"}
@@ -19,18 +18,8 @@ const ORDERS: &str = r#"{"id": "o-1", "text": "order 1", "amount": "100.00", "cu
 "#;
 
 fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/projects/crash-api");
-    for folder in ["rules", "fixtures", "connectors"] {
-        std::fs::create_dir_all(dir.path().join(folder)).expect("project folder");
-    }
-    for file in [
-        "ledgerlink.yaml",
-        "rules/orders.rules",
-        "connectors/ledger.yaml",
-    ] {
-        std::fs::copy(source.join(file), dir.path().join(file)).expect("copy project file");
-    }
+    let dir = test_project("crash-api");
+    std::fs::create_dir_all(dir.path().join("fixtures")).expect("fixtures folder");
     std::fs::write(dir.path().join("fixtures/orders.ndjson"), ORDERS).expect("orders");
     dir
 }
@@ -74,11 +63,7 @@ fn bad_records_are_reported_one_by_one_and_the_rest_is_delivered() {
 fn bad_records_on(store: &StateStore) {
     eprintln!("state store: {}", store.backend);
     let project = project();
-    let profile: Profile = serde_yaml_ng::from_str(
-        &std::fs::read_to_string(project.path().join("connectors/ledger.yaml")).expect("profile"),
-    )
-    .expect("the test profile parses");
-    let ledger = FakeServer::from_profile(profile);
+    let ledger = fake_of(project.path(), "ledger.yaml");
 
     let report = ledgerlink(&["run", "--once"], project.path(), &ledger, store);
     let flow = &report["report"]["flows"][0];

@@ -6,9 +6,8 @@ mod support;
 
 use std::{path::Path, process::Command};
 
-use ledgerlink::connector::Profile;
 use serde_json::{json, Value};
-use support::{ledgerlink_bin, state_stores, FakeServer, StateStore};
+use support::{fake_of, ledgerlink_bin, state_stores, test_project, FakeServer, StateStore};
 
 const GONE_RULES: &str = r#"# Every new order, and every order deleted in the shop.
 flow opened {
@@ -38,18 +37,7 @@ flow noted {
 "#;
 
 fn project(extra_rules: Option<&str>) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/projects/feed");
-    for folder in ["rules", "connectors"] {
-        std::fs::create_dir_all(dir.path().join(folder)).expect("project folder");
-    }
-    for file in [
-        "ledgerlink.yaml",
-        "rules/paid.rules",
-        "connectors/shopapi.yaml",
-    ] {
-        std::fs::copy(source.join(file), dir.path().join(file)).expect("copy project file");
-    }
+    let dir = test_project("feed");
     if let Some(rules) = extra_rules {
         std::fs::write(dir.path().join("rules/gone.rules"), rules).expect("rules");
     }
@@ -57,11 +45,7 @@ fn project(extra_rules: Option<&str>) -> tempfile::TempDir {
 }
 
 fn shop(project: &Path) -> FakeServer {
-    let profile: Profile = serde_yaml_ng::from_str(
-        &std::fs::read_to_string(project.join("connectors/shopapi.yaml")).expect("profile"),
-    )
-    .expect("the test profile parses");
-    let shop = FakeServer::from_profile(profile);
+    let shop = fake_of(project, "shopapi.yaml");
     shop.set_page_size(2);
     shop.seed(
         "Order",

@@ -18,31 +18,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ledgerlink::connector::Profile;
 use serde_json::Value;
-use support::{ledgerlink_bin, state_stores, FakeServer, Fault, Match, StateStore};
+use support::{fake_of, ledgerlink_bin, state_stores, test_project, Fault, Match, StateStore};
 
 const DOCUMENTS: usize = 2_000;
 const MIN_KILLS: usize = 20;
 
 /// A copy of `tests/projects/<name>` with `DOCUMENTS` orders as its source.
 fn project(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/projects")
-        .join(name);
-    for folder in ["rules", "fixtures", "connectors"] {
-        std::fs::create_dir_all(dir.path().join(folder)).expect("project folder");
-    }
-    for file in [
-        "ledgerlink.yaml",
-        "rules/orders.rules",
-        "connectors/ledger.yaml",
-    ] {
-        if source.join(file).exists() {
-            std::fs::copy(source.join(file), dir.path().join(file)).expect("copy project file");
-        }
-    }
+    let dir = test_project(name);
+    std::fs::create_dir_all(dir.path().join("fixtures")).expect("fixtures folder");
     let mut orders =
         std::fs::File::create(dir.path().join("fixtures/orders.ndjson")).expect("orders");
     for i in 0..DOCUMENTS {
@@ -178,11 +163,7 @@ fn killed_runs_against_an_api_that_drops_answers_lose_nothing_and_send_nothing_t
 
 fn killed_runs_against_an_api_on(store: &StateStore) {
     let project = project("crash-api");
-    let profile: Profile = serde_yaml_ng::from_str(
-        &std::fs::read_to_string(project.path().join("connectors/ledger.yaml")).expect("profile"),
-    )
-    .expect("the test profile parses");
-    let ledger = FakeServer::from_profile(profile);
+    let ledger = fake_of(project.path(), "ledger.yaml");
     ledger.set_page_size(500);
     ledger.inject(Fault::CommitThenDropEvery {
         nth: 7,

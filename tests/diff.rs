@@ -12,18 +12,7 @@ use std::{
 };
 
 use serde_json::Value;
-use support::{ledgerlink_bin, temp_project, FakeServer};
-
-fn fixtures(project: &Path, system: &str, entity: &str) -> Vec<Value> {
-    let path = project
-        .join("fixtures")
-        .join(system)
-        .join(format!("{entity}.json"));
-    serde_json::from_str(
-        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .expect("fixture JSON")
-}
+use support::{webshop, FakeServer};
 
 struct Setup {
     project: tempfile::TempDir,
@@ -34,31 +23,7 @@ struct Setup {
 impl Setup {
     /// webshop-economic run once against seeded fakes, committed in a new git repository.
     fn new() -> Setup {
-        let project = temp_project("webshop-economic");
-        let shop = FakeServer::start("shopify");
-        let acc = FakeServer::start("economic");
-        for entity in [
-            "Order",
-            "Customer",
-            "Product",
-            "ProductVariant",
-            "InventoryLevel",
-        ] {
-            shop.seed(entity, fixtures(project.path(), "shop", entity));
-        }
-        for entity in [
-            "Customer",
-            "Product",
-            "Account",
-            "Layout",
-            "PaymentTerms",
-            "ProductGroup",
-            "VatZone",
-            "CustomerGroup",
-            "BookedInvoice",
-        ] {
-            acc.seed(entity, fixtures(project.path(), "acc", entity));
-        }
+        let (project, shop, acc) = webshop::seeded();
         let setup = Setup { project, shop, acc };
         let run = setup.ledgerlink(&["run", "--once", "--today", "2026-03-20"]);
         assert!(
@@ -97,15 +62,9 @@ impl Setup {
     }
 
     fn ledgerlink(&self, args: &[&str]) -> Output {
-        Command::new(ledgerlink_bin())
+        webshop::command(&self.shop, &self.acc)
             .args(args)
             .arg(self.dir())
-            .env("NO_COLOR", "1")
-            .env("LEDGERLINK_ENDPOINT_SHOP", self.shop.url())
-            .env("LEDGERLINK_ENDPOINT_ACC", self.acc.url())
-            .env("SHOPIFY_ACCESS_TOKEN", "shpat_test_token")
-            .env("ECONOMIC_APP_SECRET_TOKEN", "test-app-secret")
-            .env("ECONOMIC_AGREEMENT_GRANT_TOKEN", "test-grant")
             .output()
             .expect("ledgerlink runs")
     }

@@ -5,69 +5,22 @@
 
 mod support;
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
 use serde_json::Value;
-use support::{ledgerlink_bin, temp_project, FakeServer, Fault, Match};
-
-fn fixtures(project: &Path, system: &str, entity: &str) -> Vec<Value> {
-    let path = project
-        .join("fixtures")
-        .join(system)
-        .join(format!("{entity}.json"));
-    serde_json::from_str(
-        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .expect("fixture JSON")
-}
-
-/// A copy of webshop-economic and fake Shopify and e-conomic servers seeded from its fixtures.
-fn seeded() -> (tempfile::TempDir, FakeServer, FakeServer) {
-    let project = temp_project("webshop-economic");
-    let shop = FakeServer::start("shopify");
-    let acc = FakeServer::start("economic");
-    for entity in [
-        "Order",
-        "Customer",
-        "Product",
-        "ProductVariant",
-        "InventoryLevel",
-    ] {
-        shop.seed(entity, fixtures(project.path(), "shop", entity));
-    }
-    for entity in [
-        "Customer",
-        "Product",
-        "Account",
-        "Layout",
-        "PaymentTerms",
-        "ProductGroup",
-        "VatZone",
-        "CustomerGroup",
-        "BookedInvoice",
-    ] {
-        acc.seed(entity, fixtures(project.path(), "acc", entity));
-    }
-    (project, shop, acc)
-}
+use support::{
+    webshop::{self, seeded},
+    FakeServer, Fault, Match,
+};
 
 /// `ledgerlink run --dry-run` with the fakes' addresses and test credentials.
 fn dry_run(project: &Path, shop: &FakeServer, acc: &FakeServer, json: bool) -> (String, i32) {
-    let mut command = Command::new(ledgerlink_bin());
+    let mut command = webshop::command(shop, acc);
     command.args(["run", "--dry-run", "--today", "2026-03-20"]);
     if json {
         command.args(["--format", "json"]);
     }
-    let output = command
-        .arg(project)
-        .env("NO_COLOR", "1")
-        .env("LEDGERLINK_ENDPOINT_SHOP", shop.url())
-        .env("LEDGERLINK_ENDPOINT_ACC", acc.url())
-        .env("SHOPIFY_ACCESS_TOKEN", "shpat_test_token")
-        .env("ECONOMIC_APP_SECRET_TOKEN", "test-app-secret")
-        .env("ECONOMIC_AGREEMENT_GRANT_TOKEN", "test-grant")
-        .output()
-        .expect("ledgerlink runs");
+    let output = command.arg(project).output().expect("ledgerlink runs");
     let stdout = String::from_utf8_lossy(&output.stdout).to_string();
     let stderr = String::from_utf8_lossy(&output.stderr);
     let code = output.status.code().unwrap_or(-1);

@@ -4,21 +4,14 @@
 
 mod support;
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
 use serde_json::Value;
-use support::{ledgerlink_bin, state_stores, temp_project, FakeServer, Fault, Match, StateStore};
-
-fn fixtures(project: &Path, system: &str, entity: &str) -> Vec<Value> {
-    let path = project
-        .join("fixtures")
-        .join(system)
-        .join(format!("{entity}.json"));
-    serde_json::from_str(
-        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .expect("fixture JSON")
-}
+use support::{
+    state_stores,
+    webshop::{self, seeded},
+    FakeServer, Fault, Match, StateStore,
+};
 
 /// Runs the project against the fakes; returns the JSON report.
 fn run(project: &Path, shop: &FakeServer, acc: &FakeServer, store: &StateStore) -> Value {
@@ -47,50 +40,15 @@ fn command(
     acc: &FakeServer,
     store: &StateStore,
 ) -> std::process::Output {
-    let mut command = Command::new(ledgerlink_bin());
+    let mut command = webshop::command(shop, acc);
     store.apply(&mut command);
     // `SUBCOMMAND PROJECT ARGS…`: arguments such as `retry`'s intent keys follow the project.
     command
         .args(&args[..1])
         .arg(project)
         .args(&args[1..])
-        .env("LEDGERLINK_ENDPOINT_SHOP", shop.url())
-        .env("LEDGERLINK_ENDPOINT_ACC", acc.url())
-        .env("SHOPIFY_ACCESS_TOKEN", "shpat_test_token")
-        .env("ECONOMIC_APP_SECRET_TOKEN", "test-app-secret")
-        .env("ECONOMIC_AGREEMENT_GRANT_TOKEN", "test-grant")
         .output()
         .expect("ledgerlink runs")
-}
-
-/// A copy of the example and fake Shopify and e-conomic servers seeded from its fixtures.
-fn seeded() -> (tempfile::TempDir, FakeServer, FakeServer) {
-    let project = temp_project("webshop-economic");
-    let shop = FakeServer::start("shopify");
-    let acc = FakeServer::start("economic");
-    for entity in [
-        "Order",
-        "Customer",
-        "Product",
-        "ProductVariant",
-        "InventoryLevel",
-    ] {
-        shop.seed(entity, fixtures(project.path(), "shop", entity));
-    }
-    for entity in [
-        "Customer",
-        "Product",
-        "Account",
-        "Layout",
-        "PaymentTerms",
-        "ProductGroup",
-        "VatZone",
-        "CustomerGroup",
-        "BookedInvoice",
-    ] {
-        acc.seed(entity, fixtures(project.path(), "acc", entity));
-    }
-    (project, shop, acc)
 }
 
 #[test]

@@ -5,26 +5,15 @@
 
 mod support;
 
-use std::{path::Path, process::Command};
+use std::process::Command;
 
-use ledgerlink::connector::Profile;
-use support::{ledgerlink_bin, FakeServer};
+use support::{fake_of, ledgerlink_bin, test_project};
 
 const TOKEN: &str = "tok-4711-very-secret";
 
 fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/projects/crash-api");
-    for folder in ["rules", "fixtures", "connectors"] {
-        std::fs::create_dir_all(dir.path().join(folder)).expect("project folder");
-    }
-    for file in [
-        "ledgerlink.yaml",
-        "rules/orders.rules",
-        "connectors/ledger.yaml",
-    ] {
-        std::fs::copy(source.join(file), dir.path().join(file)).expect("copy project file");
-    }
+    let dir = test_project("crash-api");
+    std::fs::create_dir_all(dir.path().join("fixtures")).expect("fixtures folder");
     let orders = format!(
         "{{\"id\": \"o-1\", \"text\": \"order 1\", \"amount\": \"10.00\", \"currency\": \"DKK\"}}\n\
          {{\"id\": \"o-2\", \"text\": \"order 2\", \"amount\": \"{TOKEN}\", \"currency\": \"DKK\"}}\n"
@@ -36,11 +25,7 @@ fn project() -> tempfile::TempDir {
 #[test]
 fn verbose_logs_show_the_calls_and_never_a_secret() {
     let project = project();
-    let profile: Profile = serde_yaml_ng::from_str(
-        &std::fs::read_to_string(project.path().join("connectors/ledger.yaml")).expect("profile"),
-    )
-    .expect("the test profile parses");
-    let ledger = FakeServer::from_profile(profile);
+    let ledger = fake_of(project.path(), "ledger.yaml");
     let ledgerlink = |args: &[&str]| {
         Command::new(ledgerlink_bin())
             .args(args)

@@ -5,53 +5,19 @@
 
 mod support;
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
 use serde_json::Value;
-use support::{ledgerlink_bin, temp_project, FakeServer, Fault, Match};
+use support::{webshop, FakeServer, Fault, Match};
 
-fn fixtures(project: &Path, system: &str, entity: &str) -> Vec<Value> {
-    let path = project
-        .join("fixtures")
-        .join(system)
-        .join(format!("{entity}.json"));
-    serde_json::from_str(
-        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .expect("fixture JSON")
-}
-
-/// The example and its fakes; `leave_out(entity, id field, value)` keeps one record out of
-/// e-conomic, as if it had been deleted there.
-fn seeded(leave_out: Option<(&str, &str, Value)>) -> (tempfile::TempDir, FakeServer, FakeServer) {
-    let project = temp_project("webshop-economic");
+/// The example and its fakes; `leave_out(entity, id)` deletes one record from e-conomic.
+fn seeded(leave_out: Option<(&str, Value)>) -> (tempfile::TempDir, FakeServer, FakeServer) {
+    let (project, shop, acc) = webshop::seeded();
     // The warehouse collects pick orders from this folder; it exists before go-live.
     std::fs::create_dir_all(project.path().join("outbox/warehouse")).expect("outbox");
-    let shop = FakeServer::start("shopify");
-    let acc = FakeServer::start("economic");
-    for entity in ["Order", "Customer", "Product", "ProductVariant"] {
-        shop.seed(entity, fixtures(project.path(), "shop", entity));
-    }
-    for entity in [
-        "Customer",
-        "Product",
-        "Account",
-        "Layout",
-        "PaymentTerms",
-        "ProductGroup",
-        "VatZone",
-        "CustomerGroup",
-        "BookedInvoice",
-    ] {
-        let mut records = fixtures(project.path(), "acc", entity);
-        if let Some((gone, field, value)) = &leave_out {
-            if *gone == entity {
-                let before = records.len();
-                records.retain(|r| r[*field] != *value);
-                assert_eq!(records.len() + 1, before, "no {gone} {value} to delete");
-            }
-        }
-        acc.seed(entity, records);
+    if let Some((entity, id)) = leave_out {
+        let id = id.as_str().map_or_else(|| id.to_string(), str::to_string);
+        assert!(acc.remove(entity, &id), "no {entity} {id} to delete");
     }
     (project, shop, acc)
 }
@@ -62,21 +28,12 @@ fn preflight(
     acc: &FakeServer,
     json: bool,
 ) -> (String, Option<i32>) {
-    let mut command = Command::new(ledgerlink_bin());
+    let mut command = webshop::command(shop, acc);
     command.arg("preflight");
     if json {
         command.args(["--format", "json"]);
     }
-    let output = command
-        .arg(project)
-        .env("NO_COLOR", "1")
-        .env("LEDGERLINK_ENDPOINT_SHOP", shop.url())
-        .env("LEDGERLINK_ENDPOINT_ACC", acc.url())
-        .env("SHOPIFY_ACCESS_TOKEN", "shpat_test_token")
-        .env("ECONOMIC_APP_SECRET_TOKEN", "test-app-secret")
-        .env("ECONOMIC_AGREEMENT_GRANT_TOKEN", "test-grant")
-        .output()
-        .expect("ledgerlink runs");
+    let output = command.arg(project).output().expect("ledgerlink runs");
     let out = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -118,7 +75,7 @@ fn everything_the_rules_reference_exists() {
 
 #[test]
 fn a_deleted_account_is_missing_with_where_the_rules_use_it() {
-    let (project, shop, acc) = seeded(Some(("Account", "accountNumber", Value::from(7220))));
+    let (project, shop, acc) = seeded(Some(("Account", Value::from(7220))));
     let (out, code) = preflight(project.path(), &shop, &acc, false);
     assert_eq!(code, Some(1), "{out}");
     let at = out
@@ -138,7 +95,7 @@ fn a_deleted_account_is_missing_with_where_the_rules_use_it() {
 
 #[test]
 fn a_deleted_product_is_missing_and_json_says_where() {
-    let (project, shop, acc) = seeded(Some(("Product", "productNumber", Value::from("FRAGT"))));
+    let (project, shop, acc) = seeded(Some(("Product", Value::from("FRAGT"))));
     let (out, code) = preflight(project.path(), &shop, &acc, true);
     assert_eq!(code, Some(1), "{out}");
     let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));

@@ -7,6 +7,7 @@
 mod fake_rest;
 mod fake_server;
 pub mod postgres;
+pub mod webshop;
 
 use std::path::{Path, PathBuf};
 
@@ -21,10 +22,28 @@ pub fn ledgerlink_bin() -> PathBuf {
 /// A temporary copy of `examples/<example>/`, so a run never writes into the repository. The
 /// folder is removed when the returned value is dropped.
 pub fn temp_project(example: &str) -> tempfile::TempDir {
+    temp_copy("examples", example)
+}
+
+/// A fake server of a project's own connector profile (`connectors/<file>` in `project`).
+pub fn fake_of(project: &Path, file: &str) -> FakeServer {
+    let path = project.join("connectors").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let profile: ledgerlink::connector::Profile =
+        serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    FakeServer::from_profile(profile)
+}
+
+/// A temporary copy of the test project `tests/projects/<name>/`.
+pub fn test_project(name: &str) -> tempfile::TempDir {
+    temp_copy("tests/projects", name)
+}
+
+fn temp_copy(folder: &str, example: &str) -> tempfile::TempDir {
     let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
+        .join(folder)
         .join(example);
-    assert!(source.is_dir(), "no example project {}", source.display());
+    assert!(source.is_dir(), "no project {}", source.display());
     let dir = tempfile::Builder::new()
         .prefix(&format!("ledgerlink-{example}-"))
         .tempdir()
