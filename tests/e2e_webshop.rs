@@ -6,7 +6,7 @@ mod support;
 
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::{
     state_stores,
     webshop::{self, seeded},
@@ -251,6 +251,29 @@ fn webshop_orders_become_invoices_in_e_conomic_on(store: &StateStore) {
         (shop.writes(), acc.writes()),
         (shop_writes, acc_writes),
         "a quiet run wrote"
+    );
+
+    // The order held back by `require` waits, it is not forgotten: once its customer reaches
+    // e-conomic (the customers sync, here: someone creates it), the next run invoices it.
+    acc.seed(
+        "Customer",
+        vec![json!({
+            "customerNumber": 10300, "name": "Café Solsikke", "email": "indkob@cafesolsikke.dk",
+            "currency": "DKK", "customerGroup": 2, "vatZone": 1, "paymentTerms": 1, "layout": 19
+        })],
+    );
+    let later = run(project.path(), &shop, &acc, store);
+    assert!(
+        later["report"]["delivered"].as_u64().unwrap_or(0) >= 1,
+        "{later:#}"
+    );
+    let drafts = acc.records("InvoiceDraft");
+    assert_eq!(drafts.len(), 2, "{drafts:#?}");
+    assert!(
+        drafts
+            .iter()
+            .any(|d| d["customer"]["customerNumber"] == 10300 || d["customer"] == 10300),
+        "{drafts:#?}"
     );
 }
 

@@ -355,7 +355,7 @@ impl<'a> Side<'a> {
         };
         match evaluate_record(&cx, source, record, None) {
             Ok(Outcome::NotTriggered) => Evaluated::NotTriggered,
-            Ok(Outcome::Skipped(reason)) => Evaluated::Skipped(reason),
+            Ok(Outcome::Skipped(reason) | Outcome::Waiting(reason)) => Evaluated::Skipped(reason),
             Ok(Outcome::Documents(documents)) => {
                 let targets: HashMap<String, String> = documents
                     .iter()

@@ -52,8 +52,11 @@ impl FlowContext<'_> {
 pub enum Outcome {
     /// The trigger did not fire.
     NotTriggered,
-    /// Fired, but a `require` or `since` held it back: nothing is sent for this record.
+    /// Fired, but the record is older than `since`: nothing is ever sent for it.
     Skipped(String),
+    /// Fired, but a `require` held it back: nothing is sent yet; the record is evaluated
+    /// again on later runs until it passes (a customer that must reach the ERP first).
+    Waiting(String),
     /// The documents to write.
     Documents(Vec<Document>),
 }
@@ -102,7 +105,7 @@ fn evaluate_event(
     }
     match run.steps(&cx.flow.steps, "", &mut None)? {
         Control::Continue => Ok(Outcome::Documents(run.documents)),
-        Control::Stop(reason) => Ok(Outcome::Skipped(reason)),
+        Control::Stop(reason) => Ok(Outcome::Waiting(reason)),
     }
 }
 

@@ -131,6 +131,7 @@ impl Run<'_> {
             }
         };
         let mut newest: Option<String> = None;
+        let mut again_from: Option<String> = None;
         let mut complete = true;
         loop {
             let records = match pages.next_page().await {
@@ -157,12 +158,19 @@ impl Run<'_> {
                 }
             }
             newest = latest(newest, self.updated_at(client, source, &records));
-            self.page(client, source, &records, &mut readers, deletions, report)
+            let again = self
+                .page(client, source, &records, &mut readers, deletions, report)
                 .await?;
+            again_from = earliest(again_from, again);
         }
         bar.finish_and_clear();
         if complete && self.writes() {
-            if let (Some(store), Some(value)) = (self.store, newest) {
+            // Not past a record that waits or failed: the next listing must show it again.
+            let watermark = match again_from {
+                Some(again) => earliest(newest, Some(again)),
+                None => newest,
+            };
+            if let (Some(store), Some(value)) = (self.store, watermark) {
                 if since.is_some() || self.incremental(client, source) {
                     let watermark = (
                         self.name.to_string(),
@@ -264,7 +272,9 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Evaluates one page of records and commits it in one transaction.
+    /// Evaluates one page of records and commits it in one transaction. Returns the earliest
+    /// `updated_at` of the records that must be evaluated again (see [`Run::outcome`]): an
+    /// incremental listing must not move its watermark past them.
     async fn page(
         &self,
         client: &Client,
@@ -273,7 +283,8 @@ impl Run<'_> {
         readers: &mut [Reader<'_>],
         deletions: bool,
         report: &mut RunReport,
-    ) -> Result<(), RuntimeError> {
+    ) -> Result<Option<String>, RuntimeError> {
+        let mut again_from: Option<String> = None;
         let ids: Vec<String> = records
             .iter()
             .map(|r| client.id_of(&source.entity, r).unwrap_or_else(|| hash(r)))
@@ -314,7 +325,7 @@ impl Run<'_> {
                 let cx = self.context(reader.flow, &reader.collections);
                 let outcome =
                     evaluate_record(&cx, &source_name, record, last.as_ref().map(|p| &p.fields));
-                let failed = self.outcome(
+                let again = self.outcome(
                     &cx,
                     &mut reader.report,
                     &source_name,
@@ -322,16 +333,18 @@ impl Run<'_> {
                     &mut step,
                     report,
                 );
-                if failed {
-                    // No snapshot: the record stays new, so it is evaluated again on every
-                    // run (and reported) until its data or the rules are fixed.
+                if again {
+                    // No snapshot: the record stays new (or changed), so it is evaluated
+                    // again on every run, and reported, until it passes.
                     step.snapshot = None;
+                    let updated = self.updated_at(client, source, std::slice::from_ref(record));
+                    again_from = earliest(again_from, updated);
                 }
             }
             steps.push(step);
         }
         let (Some(store), true) = (self.store, self.writes()) else {
-            return Ok(());
+            return Ok(again_from);
         };
         let outcomes = store.commit_sources(&steps).await?;
         for (step, outcome) in steps.iter().zip(outcomes) {
@@ -357,11 +370,11 @@ impl Run<'_> {
                 )
                 .await?;
         }
-        Ok(())
+        Ok(again_from)
     }
 
     /// Adds what a flow made of a record to `step` and the flow's report; returns whether the
-    /// record failed.
+    /// record must be evaluated again on the next run (it failed, or a `require` holds it).
     fn outcome(
         &self,
         cx: &FlowContext<'_>,
@@ -372,9 +385,10 @@ impl Run<'_> {
         report: &mut RunReport,
     ) -> bool {
         let flow = &cx.flow.name;
-        let failed = match outcome {
+        let waiting = matches!(outcome, Ok(Outcome::Waiting(_)));
+        let again = match outcome {
             Ok(Outcome::NotTriggered) => false,
-            Ok(Outcome::Skipped(reason)) => {
+            Ok(Outcome::Skipped(reason) | Outcome::Waiting(reason)) => {
                 counts.triggered += 1;
                 counts.skipped += 1;
                 step.events.push(record_event(
@@ -384,7 +398,7 @@ impl Run<'_> {
                     EventKind::Skipped,
                     reason,
                 ));
-                false
+                waiting
             }
             Ok(Outcome::Documents(documents)) => {
                 counts.triggered += 1;
@@ -419,7 +433,7 @@ impl Run<'_> {
                     .cloned(),
             );
         }
-        failed
+        again
     }
 
     /// Runs the `deleted` flows on the snapshots a complete listing started at `started` did
@@ -564,20 +578,30 @@ impl Run<'_> {
     }
 }
 
-/// The later of two timestamps: compared as instants when both are RFC 3339 (offsets may
-/// differ), else as text.
+/// Whether timestamp `b` is after `a`: compared as instants when both are RFC 3339 (offsets
+/// may differ), else as text.
+fn after(a: &str, b: &str) -> bool {
+    match (
+        DateTime::parse_from_rfc3339(a),
+        DateTime::parse_from_rfc3339(b),
+    ) {
+        (Ok(x), Ok(y)) => y > x,
+        _ => b > a,
+    }
+}
+
+/// The later of two timestamps.
 fn latest(a: Option<String>, b: Option<String>) -> Option<String> {
     match (a, b) {
-        (Some(a), Some(b)) => {
-            let later = match (
-                DateTime::parse_from_rfc3339(&a),
-                DateTime::parse_from_rfc3339(&b),
-            ) {
-                (Ok(x), Ok(y)) => y > x,
-                _ => b > a,
-            };
-            Some(if later { b } else { a })
-        }
+        (Some(a), Some(b)) => Some(if after(&a, &b) { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The earlier of two timestamps.
+fn earliest(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if after(&a, &b) { a } else { b }),
         (a, b) => a.or(b),
     }
 }

@@ -320,7 +320,9 @@ pub fn replay(project: &Project, recording: &Recording) -> Result<Outcomes, Reco
             } else {
                 match evaluate_record(&cx, &source_name, record, previous) {
                     Ok(Outcome::NotTriggered) => outcome(OutcomeKind::NotTriggered, None),
-                    Ok(Outcome::Skipped(reason)) => outcome(OutcomeKind::Skipped, Some(reason)),
+                    Ok(Outcome::Skipped(reason) | Outcome::Waiting(reason)) => {
+                        outcome(OutcomeKind::Skipped, Some(reason))
+                    }
                     Ok(Outcome::Documents(documents)) => RecordOutcome {
                         outcome: OutcomeKind::Documents,
                         reason: None,
