@@ -1,46 +1,21 @@
 //! End to end from the binary: `ledgerlink run` on the kitchen-quotes example, reading the
-//! quotes from the example's files, keeping state in SQLite and writing the documents to a
-//! local sink folder. Asserts the documents field by field, that a second run writes
-//! nothing, and that a new source record produces only its own documents.
+//! quotes from the example's files, keeping state in SQLite (and PostgreSQL, with
+//! `LEDGERLINK_TEST_POSTGRES`) and writing the documents to a local sink folder. Asserts the
+//! documents field by field, that a second run writes nothing, and that a new source record
+//! produces only its own documents.
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-};
+mod support;
+
+use std::{path::Path, process::Command};
 
 use serde_json::Value;
-
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ledgerlink"))
-}
-
-/// A copy of an example project in a temp dir, so runs never write into the repository.
-fn copy_example(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    copy(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples")
-            .join(name),
-        dir.path(),
-    );
-    dir
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create dir");
-    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy file");
-        }
-    }
-}
+use support::{ledgerlink_bin, state_stores, temp_project, StateStore};
 
 /// Runs `ledgerlink run` with a sink and returns the JSON report.
-fn run(project: &Path, sink: &Path) -> Value {
-    let output = Command::new(bin())
+fn run(project: &Path, sink: &Path, store: &StateStore) -> Value {
+    let mut command = Command::new(ledgerlink_bin());
+    store.apply(&mut command);
+    let output = command
         .args([
             "run",
             "--once",
@@ -88,9 +63,16 @@ fn flow_count(report: &Value, field: &str) -> i64 {
 
 #[test]
 fn kitchen_quotes_run_end_to_end_into_a_sink() {
-    let project = copy_example("kitchen-quotes");
+    for store in state_stores() {
+        kitchen_quotes_on(&store);
+    }
+}
+
+fn kitchen_quotes_on(store: &StateStore) {
+    eprintln!("state store: {}", store.backend);
+    let project = temp_project("kitchen-quotes");
     let sink = tempfile::tempdir().expect("sink");
-    let report = run(project.path(), sink.path());
+    let report = run(project.path(), sink.path(), store);
 
     // Five quotes: two accepted and converted, one older than `since`, two not ready.
     assert_eq!(flow_count(&report, "records"), 5, "{report:#}");
@@ -168,7 +150,7 @@ fn kitchen_quotes_run_end_to_end_into_a_sink() {
     assert_eq!(groups, ["BENK", "HVIT", "MONT", "RAB", "SKAP"]);
 
     // A second run with no source change writes nothing.
-    let again = run(project.path(), sink.path());
+    let again = run(project.path(), sink.path(), store);
     assert_eq!(flow_count(&again, "changed"), 0, "{again:#}");
     assert_eq!(again["report"]["delivered"], 0, "{again:#}");
     assert_eq!(documents(sink.path(), "acc", "Sale").len(), 4);
@@ -188,7 +170,7 @@ fn kitchen_quotes_run_end_to_end_into_a_sink() {
         serde_json::to_string_pretty(&quotes).expect("JSON"),
     )
     .expect("write quotes");
-    let third = run(project.path(), sink.path());
+    let third = run(project.path(), sink.path(), store);
     assert_eq!(flow_count(&third, "changed"), 1, "{third:#}");
     assert_eq!(flow_count(&third, "triggered"), 1, "{third:#}");
     assert_eq!(documents(sink.path(), "acc", "Sale").len(), 6);
@@ -201,9 +183,9 @@ fn kitchen_quotes_run_end_to_end_into_a_sink() {
 
 #[test]
 fn a_dry_run_writes_nothing() {
-    let project = copy_example("kitchen-quotes");
+    let project = temp_project("kitchen-quotes");
     let sink = tempfile::tempdir().expect("sink");
-    let output = Command::new(bin())
+    let output = Command::new(ledgerlink_bin())
         .args(["run", "--dry-run", "--today", "2026-03-10", "--sink"])
         .arg(sink.path())
         .arg(project.path())
