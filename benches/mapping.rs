@@ -27,12 +27,11 @@ const ORDERS: usize = 1_000;
 struct Lookups(HashMap<(String, String), Vec<Value>>);
 
 impl Collections for Lookups {
-    fn records(&self, system: &str, entity: &str) -> Result<Vec<Value>, EvalError> {
+    fn records(&self, system: &str, entity: &str) -> Result<&[Value], EvalError> {
         Ok(self
             .0
             .get(&(system.to_string(), entity.to_string()))
-            .cloned()
-            .unwrap_or_default())
+            .map_or(&[], Vec::as_slice))
     }
 }
 
@@ -266,7 +265,14 @@ impl Setup {
         }
     }
 
-    fn ledgerlink(&self, order: &Value) -> Vec<Value> {
+    /// The documents as compared with the hand-written mapping's.
+    fn ledgerlink(&self, order: &Value, source: &str) -> Vec<Value> {
+        self.documents(order, source).iter().map(shown).collect()
+    }
+
+    /// What is timed: ledgerlink's own output, as the hand-written side is timed making its
+    /// own (both get the source key made outside the timing).
+    fn documents(&self, order: &Value, source: &str) -> Vec<Document> {
         let flow = self
             .plan
             .flows
@@ -282,9 +288,8 @@ impl Setup {
             today: NaiveDate::from_ymd_opt(2026, 3, 10).expect("date"),
             collections: &self.lookups,
         };
-        let source = format!("shop.Order:{}", order["id"]);
-        match evaluate_record(&cx, &source, order, None) {
-            Ok(Outcome::Documents(documents)) => documents.iter().map(shown).collect(),
+        match evaluate_record(&cx, source, order, None) {
+            Ok(Outcome::Documents(documents)) => documents,
             other => panic!("order {source}: {other:?}"),
         }
     }
@@ -304,7 +309,7 @@ fn bench(c: &mut Criterion) {
     // Equal work: the same documents for every order, checked once outside the timing.
     let mut documents = 0;
     for (order, source) in orders.iter().zip(&sources) {
-        let ours = setup.ledgerlink(order);
+        let ours = setup.ledgerlink(order, source);
         let theirs = hand_written(order, &customers, source);
         assert_eq!(
             normalised(&Value::Array(ours.clone())),
@@ -321,7 +326,8 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             orders
                 .iter()
-                .map(|order| setup.ledgerlink(order).len())
+                .zip(&sources)
+                .map(|(order, source)| setup.documents(order, source).len())
                 .sum::<usize>()
         })
     });

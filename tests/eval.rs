@@ -329,8 +329,8 @@ fn grouped_lines_take_each_parts_share() {
         let mut row = Vec::new();
         for group in &groups {
             let vars = vec![
-                ("part".to_string(), part.clone()),
-                ("g".to_string(), group.clone()),
+                ("part".to_string(), part.clone().into()),
+                ("g".to_string(), group.clone().into()),
             ];
             let line_env = Env { vars: &vars, ..env };
             row.push(evaluate(price, &line_env).unwrap().to_string());
@@ -612,7 +612,7 @@ fn part_share_rounds_half_away_from_zero() {
         decimal("12.5"),
         2,
     );
-    let vars = vec![("part".to_string(), part)];
+    let vars = vec![("part".to_string(), part.into())];
     let settings = IndexMap::new();
     let collections = NoCollections;
     let env = Env {

@@ -273,7 +273,7 @@ fn materialise(project: &Path, against: &str) -> Result<(PathBuf, TempDir), Stri
 struct Unavailable(String);
 
 impl Collections for Unavailable {
-    fn records(&self, system: &str, entity: &str) -> Result<Vec<Json>, EvalError> {
+    fn records(&self, system: &str, entity: &str) -> Result<&[Json], EvalError> {
         Err(EvalError::new(
             EvalErrorKind::BadArgument,
             format!("{UNAVAILABLE} ({system}.{entity}: {})", self.0),

@@ -15,6 +15,6 @@ mod value;
 
 pub use constant::evaluate_constant;
 pub use error::{EvalError, EvalErrorKind};
-pub use record::{evaluate, truthy, Collections, Env};
+pub use record::{evaluate, truthy, Binding, Collections, Env};
 pub use split::{split_amount, split_table, SplitError, SplitErrorKind};
 pub use value::Value;

@@ -41,6 +41,8 @@
 //!   in `c` reading the candidate; `exists` is whether that list is non-empty.
 //! - **`today()`** is [`Env::today`], never the machine's clock.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 use indexmap::IndexMap;
 use rust_decimal::{prelude::ToPrimitive, Decimal, RoundingStrategy};
@@ -60,7 +62,9 @@ pub const PART_SCALE_FIELD: &str = "\u{1}part_scale";
 /// The records of other entities, searched by `find` and `exists`.
 pub trait Collections {
     /// Every record of `system.entity` (the runtime may narrow them before filtering).
-    fn records(&self, system: &str, entity: &str) -> Result<Vec<serde_json::Value>, EvalError>;
+    /// Borrowed: a `find` runs once per source record, so handing out copies would clone
+    /// the whole collection that often.
+    fn records(&self, system: &str, entity: &str) -> Result<&[serde_json::Value], EvalError>;
 }
 
 /// [`Collections`] without any records: every `find` is empty.
@@ -68,18 +72,33 @@ pub trait Collections {
 pub struct NoCollections;
 
 impl Collections for NoCollections {
-    fn records(&self, _system: &str, _entity: &str) -> Result<Vec<serde_json::Value>, EvalError> {
-        Ok(Vec::new())
+    fn records(&self, _system: &str, _entity: &str) -> Result<&[serde_json::Value], EvalError> {
+        Ok(&[])
     }
 }
 
 /// Records in memory by `(system, entity)`, for tests, replays and fixtures.
 impl Collections for IndexMap<(String, String), Vec<serde_json::Value>> {
-    fn records(&self, system: &str, entity: &str) -> Result<Vec<serde_json::Value>, EvalError> {
+    fn records(&self, system: &str, entity: &str) -> Result<&[serde_json::Value], EvalError> {
         Ok(self
             .get(&(system.to_string(), entity.to_string()))
-            .cloned()
-            .unwrap_or_default())
+            .map_or(&[], Vec::as_slice))
+    }
+}
+
+/// What a name is bound to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Binding<'a> {
+    /// An evaluated value.
+    Value(Value),
+    /// JSON read where it lies, such as a `lines for` item of the record: like the record,
+    /// it is converted only as far as a path reads it, not whole for every item.
+    Json(&'a serde_json::Value),
+}
+
+impl From<Value> for Binding<'_> {
+    fn from(value: Value) -> Self {
+        Binding::Value(value)
     }
 }
 
@@ -94,7 +113,7 @@ pub struct Env<'a> {
     /// `where` clause is about.
     pub subject: Option<&'a serde_json::Value>,
     /// `let`, split part, loop item and group bindings, innermost last.
-    pub vars: &'a [(String, Value)],
+    pub vars: &'a [(String, Binding<'a>)],
     /// The project's settings as the plan holds them.
     pub settings: &'a IndexMap<String, serde_json::Value>,
     /// The plan's lookup tables.
@@ -137,18 +156,29 @@ pub fn evaluate(expr: &PlanExpr, env: &Env) -> Result<Value, EvalError> {
         PlanExpr::Text { parts } => {
             let mut text = String::new();
             for part in parts {
-                text.push_str(&evaluate(part, env)?.to_plain_text());
+                match evaluate(part, env)? {
+                    Value::Text(part) => text.push_str(&part),
+                    Value::Null => {}
+                    // As `to_plain_text`, without a string per part.
+                    other => {
+                        use std::fmt::Write;
+                        let _ = write!(text, "{other}");
+                    }
+                }
             }
             Ok(Value::Text(text))
         }
         PlanExpr::Var { name, path } => {
-            let (_, value) = env
+            let (_, bound) = env
                 .vars
                 .iter()
                 .rev()
                 .find(|(bound, _)| bound == name)
                 .ok_or_else(|| missing(format!("`{name}` has no value here")))?;
-            Ok(walk_value(value, path))
+            match bound {
+                Binding::Value(value) => Ok(walk_value(value, path)),
+                Binding::Json(json) => walk_json(json, path),
+            }
         }
         PlanExpr::Setting { key, path } => match env.settings.get(key) {
             Some(json) => Ok(walk_value(&setting_value(json)?, path)),
@@ -239,6 +269,22 @@ pub fn evaluate(expr: &PlanExpr, env: &Env) -> Result<Value, EvalError> {
             !find(entity, filter.as_deref(), env, true)?.is_empty(),
         )),
     }
+}
+
+/// [`evaluate`], borrowing the value where it is a binding or a field of one (`customer`,
+/// `l.sku`) instead of copying it: a document field set to a bound record would otherwise
+/// clone the whole record only to turn it into JSON.
+pub fn evaluate_borrowed<'a>(expr: &PlanExpr, env: &Env<'a>) -> Result<Cow<'a, Value>, EvalError> {
+    if let PlanExpr::Var { name, path } = expr {
+        if let Some((_, Binding::Value(value))) =
+            env.vars.iter().rev().find(|(bound, _)| bound == name)
+        {
+            if let Some(reached) = walk_value_borrowed(value, path) {
+                return Ok(Cow::Borrowed(reached));
+            }
+        }
+    }
+    evaluate(expr, env).map(Cow::Owned)
 }
 
 /// Evaluates a condition: `true` is true, `false` and `null` are false, and any other value
@@ -391,6 +437,22 @@ fn walk_value(value: &Value, path: &[String]) -> Value {
             Value::List(out)
         }
         _ => Value::Null,
+    }
+}
+
+/// [`walk_value`] by reference, for paths that reach a field without mapping over a list
+/// (`None` otherwise: the caller walks an owned copy).
+fn walk_value_borrowed<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {
+    let Some((field, rest)) = path.split_first() else {
+        return Some(value);
+    };
+    match value {
+        Value::Record(fields) => match fields.get(field) {
+            Some(inner) => walk_value_borrowed(inner, rest),
+            None => Some(&Value::Null),
+        },
+        Value::List(_) => None,
+        _ => Some(&Value::Null),
     }
 }
 
@@ -674,7 +736,15 @@ fn binary(op: BinaryOp, left: &PlanExpr, right: &PlanExpr, env: &Env) -> Result<
             value => Ok(value),
         },
         _ => {
-            let (left, right) = coerce_operands(op, evaluate(left, env)?, evaluate(right, env)?);
+            let left = evaluate_borrowed(left, env)?;
+            let right = evaluate_borrowed(right, env)?;
+            // `customer != null` without copying the customer: `null` equals only `null`, and
+            // no coercion applies to it.
+            if matches!(op, BinaryOp::Eq | BinaryOp::Ne) && (left.is_null() || right.is_null()) {
+                let equal = left.is_null() && right.is_null();
+                return Ok(Value::Bool(equal == (op == BinaryOp::Eq)));
+            }
+            let (left, right) = coerce_operands(op, left.into_owned(), right.into_owned());
             operator::binary(op, left, right)
         }
     }
@@ -762,7 +832,7 @@ fn find(
 ) -> Result<Vec<Value>, EvalError> {
     let records = env.collections.records(&entity.system, &entity.entity)?;
     let mut found = Vec::new();
-    for record in &records {
+    for record in records {
         let keep = match filter {
             None => true,
             Some(filter) => truthy(

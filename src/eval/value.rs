@@ -223,6 +223,13 @@ impl Value {
 /// A JSON number from its text: plain decimal first, then scientific notation (`1e-7`),
 /// which is how serde_json prints very small and very large floats.
 fn decimal_from_json(number: &serde_json::Number) -> Result<Decimal, EvalError> {
+    // Integers (most ids and quantities) without the text round trip; the same decimal.
+    if let Some(int) = number.as_i64() {
+        return Ok(Decimal::from(int));
+    }
+    if let Some(int) = number.as_u64() {
+        return Ok(Decimal::from(int));
+    }
     let text = number.to_string();
     Decimal::from_str(&text)
         .or_else(|_| Decimal::from_scientific(&text))

@@ -5,6 +5,7 @@
 //! place in the plan (step path, split part, loop item), so re-evaluating the same record
 //! always yields the same keys: that is what makes a re-run write nothing twice.
 
+use rust_decimal::{prelude::ToPrimitive, Decimal};
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 
@@ -53,11 +54,14 @@ pub fn hex_sha256(parts: &[&str]) -> String {
         hasher.update(part.as_bytes());
         hasher.update([0u8]);
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    // By hand rather than `format!` per byte: a key is made for every document.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(64);
+    for byte in hasher.finalize() {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    hex
 }
 
 /// A value as it goes into a payload for a field of type `field_type`: exact decimals become
@@ -68,8 +72,7 @@ pub fn to_json(value: &Value) -> Json {
         Value::Null => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
         Value::Text(t) => Json::String(t.clone()),
-        Value::Number(n) => exact_number(&n.to_string()),
-        Value::Percent(p) => exact_number(&p.to_string()),
+        Value::Number(n) | Value::Percent(n) => exact_decimal(*n),
         Value::Date(_) | Value::Duration(_) => Json::String(value.to_plain_text()),
         Value::List(items) => Json::Array(items.iter().map(to_json).collect()),
         Value::Record(fields) => {
@@ -87,6 +90,18 @@ pub fn to_json(value: &Value) -> Json {
             )
         }
     }
+}
+
+/// [`exact_number`] of the decimal's text, with a shortcut for whole numbers that a float
+/// holds exactly (at most 2^53): those become the same JSON integer without the text round
+/// trips.
+fn exact_decimal(n: Decimal) -> Json {
+    if n.scale() == 0 {
+        if let Some(int) = n.to_i64().filter(|i| i.unsigned_abs() <= 1 << 53) {
+            return Json::from(int);
+        }
+    }
+    exact_number(&n.to_string())
 }
 
 /// `"12.50"` → the JSON number `12.5` when that is the same decimal; text otherwise.
@@ -118,18 +133,21 @@ fn exact_number(text: &str) -> Json {
 /// The keys of the documents a payload refers to.
 pub fn references(json: &Json, out: &mut Vec<String>) {
     match json {
-        Json::Object(map) => {
-            if let Some(Json::String(key)) = map.get(REF) {
-                if map.len() == 1 {
-                    out.push(key.clone());
-                    return;
-                }
-            }
-            map.values().for_each(|v| references(v, out));
-        }
+        Json::Object(map) => object_references(map, out),
         Json::Array(items) => items.iter().for_each(|v| references(v, out)),
         _ => {}
     }
+}
+
+/// [`references`] of an object, such as a payload (without wrapping it in a [`Json`]).
+pub fn object_references(map: &Map<String, Json>, out: &mut Vec<String>) {
+    if let Some(Json::String(key)) = map.get(REF) {
+        if map.len() == 1 {
+            out.push(key.clone());
+            return;
+        }
+    }
+    map.values().for_each(|v| references(v, out));
 }
 
 /// Replaces every `{"$ref": key}` with the target id `resolve(key)` returns (as a JSON number
@@ -195,6 +213,25 @@ mod tests {
             exact_number("12345678901234567.89"),
             Json::String("12345678901234567.89".into())
         );
+    }
+
+    #[test]
+    fn whole_numbers_take_the_shortcut_to_the_same_json() {
+        for text in [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "9007199254740992",
+            "9007199254740993",
+            "1e3",
+        ] {
+            let Ok(n) = text.parse::<Decimal>() else {
+                continue;
+            };
+            assert_eq!(exact_decimal(n), exact_number(&n.to_string()), "{text}");
+        }
+        assert_eq!(exact_decimal(Decimal::new(500, 2)).to_string(), "5.0");
     }
 
     #[test]

@@ -9,11 +9,13 @@ use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value as Json};
 
-use super::document::{external_lookup, to_json, Document, REF};
+use super::document::{external_lookup, object_references, to_json, Document, REF};
 use crate::{
     connector::{registry::Profiles, Entity},
     eval::{
-        record::{evaluate, group_by, part_value, truthy, Collections, Env},
+        record::{
+            evaluate, evaluate_borrowed, group_by, part_value, truthy, Binding, Collections, Env,
+        },
         split::split_amount,
         EvalError, EvalErrorKind, Value,
     },
@@ -119,7 +121,7 @@ enum Control {
 struct Body<'a> {
     payload: Map<String, Json>,
     entity: Option<&'a Entity>,
-    lines_field: Option<String>,
+    lines_field: Option<&'a str>,
     current_line: Option<Map<String, Json>>,
 }
 
@@ -130,7 +132,7 @@ struct Evaluation<'a, 'c> {
     previous: Option<&'a Json>,
     /// The record is gone from its source (see [`evaluate_deletion`]).
     gone: bool,
-    vars: Vec<(String, Value)>,
+    vars: Vec<(String, Binding<'a>)>,
     documents: Vec<Document>,
 }
 
@@ -151,6 +153,12 @@ impl<'a> Evaluation<'a, '_> {
 
     fn eval(&self, expr: &PlanExpr) -> Result<Value, EvalError> {
         evaluate(expr, &self.env(None))
+    }
+
+    /// The JSON a document field gets: the value turned into JSON without copying a binding.
+    fn json(&self, expr: &PlanExpr) -> Result<Json, EvalError> {
+        let value = evaluate_borrowed(expr, &self.env(None))?;
+        Ok(to_json(&value))
     }
 
     /// `on X when …`: without a trigger a flow fires once per new record.
@@ -237,19 +245,19 @@ impl<'a> Evaluation<'a, '_> {
                 ..
             } => {
                 let value = self.eval(expr)?;
-                self.vars.push((name.clone(), value));
+                self.vars.push((name.clone(), value.into()));
             }
             Step::Let {
                 name,
                 write: Some(write),
                 ..
             } => {
-                let bound = self.write(write, path)?;
-                self.vars.push((name.clone(), bound));
+                let bound = self.write(write, path, true)?;
+                self.vars.push((name.clone(), bound.into()));
             }
             Step::Let { .. } => {}
             Step::Write { .. } => {
-                self.write(step, path)?;
+                self.write(step, path, false)?;
             }
             Step::Split {
                 amount,
@@ -265,7 +273,7 @@ impl<'a> Evaluation<'a, '_> {
                     // Amounts are in a currency with two decimals (øre, cents); see money.md.
                     self.vars.push((
                         part.clone(),
-                        part_value(amount, labels[i].clone(), i + 1, shares[i], 2),
+                        part_value(amount, labels[i].clone(), i + 1, shares[i], 2).into(),
                     ));
                     let control = self.steps(steps, &format!("{path}/part{}", i + 1), body)?;
                     self.vars.pop();
@@ -292,7 +300,7 @@ impl<'a> Evaluation<'a, '_> {
                 }
             }
             Step::Set { field, value } => {
-                let json = to_json(&self.eval(value)?);
+                let json = self.json(value)?;
                 if let Some(body) = body {
                     match &mut body.current_line {
                         Some(line) => line.insert(field.clone(), json),
@@ -301,13 +309,13 @@ impl<'a> Evaluation<'a, '_> {
                 }
             }
             Step::Attach { value } => {
-                let json = to_json(&self.eval(value)?);
+                let json = self.json(value)?;
                 if let Some(body) = body {
                     push(&mut body.payload, "$attachments", json);
                 }
             }
             Step::Settle { value } => {
-                let json = to_json(&self.eval(value)?);
+                let json = self.json(value)?;
                 if let Some(body) = body {
                     body.payload.insert("$settle".into(), json);
                 }
@@ -318,7 +326,7 @@ impl<'a> Evaluation<'a, '_> {
                 list,
                 body: steps,
             } => {
-                let items = list_of(self.eval(list)?);
+                let items = self.loop_items(list)?;
                 for (i, value) in items.into_iter().enumerate() {
                     self.vars.push((item.clone(), value));
                     let control = self.line(steps, &format!("{path}/{i}"), body);
@@ -335,7 +343,7 @@ impl<'a> Evaluation<'a, '_> {
                 body: steps,
             } => {
                 for (i, value) in group_by(&self.eval(list)?, key)?.into_iter().enumerate() {
-                    self.vars.push((group.clone(), value));
+                    self.vars.push((group.clone(), value.into()));
                     let control = self.line(steps, &format!("{path}/{i}"), body);
                     self.vars.pop();
                     if let Control::Stop(reason) = control? {
@@ -345,6 +353,25 @@ impl<'a> Evaluation<'a, '_> {
             }
         }
         Ok(Control::Continue)
+    }
+
+    /// The items `lines for` walks. A list read straight from the record (`shop.Order.line_items`)
+    /// is bound item by item as JSON, read only where the rules read it; anything else is
+    /// evaluated. Either way a missing list is no items and a single value is one item.
+    fn loop_items(&self, list: &PlanExpr) -> Result<Vec<Binding<'a>>, EvalError> {
+        if let PlanExpr::Record { path } = list {
+            if let Some(json) = object_path(self.record, path) {
+                return Ok(match json {
+                    Json::Array(items) => items.iter().map(Binding::Json).collect(),
+                    Json::Null => Vec::new(),
+                    other => vec![Binding::Json(other)],
+                });
+            }
+        }
+        Ok(list_of(self.eval(list)?)
+            .into_iter()
+            .map(Binding::Value)
+            .collect())
     }
 
     /// One line of the document in `body`: its fields go into the entity's lines list.
@@ -361,17 +388,15 @@ impl<'a> Evaluation<'a, '_> {
         let control = self.steps(steps, path, body)?;
         if let Some(current) = body.as_mut() {
             let line = std::mem::replace(&mut current.current_line, outer).unwrap_or_default();
-            let field = current
-                .lines_field
-                .clone()
-                .unwrap_or_else(|| "lines".to_string());
-            push(&mut current.payload, &field, Json::Object(line));
+            let field = current.lines_field.unwrap_or("lines");
+            push(&mut current.payload, field, Json::Object(line));
         }
         Ok(control)
     }
 
-    /// A document write; returns the value a `let` binds: the payload's fields plus `$ref`.
-    fn write(&mut self, step: &Step, path: &str) -> Result<Value, EvalError> {
+    /// A document write; with `bind`, returns the value a `let` binds: the payload's fields
+    /// plus `$ref` (else `null`, sparing the conversion of a payload nobody reads).
+    fn write(&mut self, step: &Step, path: &str, bind: bool) -> Result<Value, EvalError> {
         let Step::Write {
             kind,
             target,
@@ -386,7 +411,7 @@ impl<'a> Evaluation<'a, '_> {
         let entity = self.cx.entity(target);
         let lines_field = entity
             .and_then(crate::check::lines_field)
-            .map(|(name, _)| name.to_string());
+            .map(|(name, _)| name);
         let mut body = Some(Body {
             payload: Map::new(),
             entity,
@@ -395,7 +420,7 @@ impl<'a> Evaluation<'a, '_> {
         });
         let key_values: Vec<(String, Json)> = keys
             .iter()
-            .map(|(field, value)| Ok((field.clone(), to_json(&self.eval(value)?))))
+            .map(|(field, value)| Ok((field.clone(), self.json(value)?)))
             .collect::<Result<_, EvalError>>()?;
         if let Some(body) = body.as_mut() {
             for (field, value) in &key_values {
@@ -449,15 +474,20 @@ impl<'a> Evaluation<'a, '_> {
         };
         let key = Document::key(self.cx.project, &self.cx.flow.name, self.source, path);
         let mut depends_on = Vec::new();
-        super::document::references(&Json::Object(payload.clone()), &mut depends_on);
+        object_references(&payload, &mut depends_on);
         depends_on.sort();
         depends_on.dedup();
-        let mut bound: IndexMap<String, Value> = payload
-            .iter()
-            .filter(|(k, _)| !k.starts_with('$'))
-            .filter_map(|(k, v)| Some((k.clone(), Value::from_json(v).ok()?)))
-            .collect();
-        bound.insert(REF.to_string(), Value::Text(key.clone()));
+        let bound = if bind {
+            let mut fields: IndexMap<String, Value> = payload
+                .iter()
+                .filter(|(k, _)| !k.starts_with('$'))
+                .filter_map(|(k, v)| Some((k.clone(), Value::from_json(v).ok()?)))
+                .collect();
+            fields.insert(REF.to_string(), Value::Text(key.clone()));
+            Value::Record(fields)
+        } else {
+            Value::Null
+        };
         self.documents.push(Document {
             key,
             kind: *kind,
@@ -467,7 +497,7 @@ impl<'a> Evaluation<'a, '_> {
             depends_on,
             destination,
         });
-        Ok(Value::Record(bound))
+        Ok(bound)
     }
 }
 
@@ -538,6 +568,22 @@ fn plan_shares(plan: &Value) -> Result<(Vec<Decimal>, Vec<Value>), EvalError> {
         labels.push(label.unwrap_or_else(|| Value::Text(format!("{}/{}", i + 1, items.len()))));
     }
     Ok((shares, labels))
+}
+
+/// The JSON at `path` when the path runs through objects only (a missing field or a field of
+/// a scalar is `null`, as in the evaluator); `None` where it would map over a list.
+fn object_path<'j>(json: &'j Json, path: &[String]) -> Option<&'j Json> {
+    let Some((field, rest)) = path.split_first() else {
+        return Some(json);
+    };
+    match json {
+        Json::Object(fields) => match fields.get(field) {
+            Some(inner) => object_path(inner, rest),
+            None => Some(&Json::Null),
+        },
+        Json::Array(_) => None,
+        _ => Some(&Json::Null),
+    }
 }
 
 fn list_of(value: Value) -> Vec<Value> {

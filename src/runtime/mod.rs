@@ -495,10 +495,10 @@ async fn log_unreadable(
 pub(crate) struct Prefetched(pub(crate) HashMap<(String, String), Vec<Json>>);
 
 impl Collections for Prefetched {
-    fn records(&self, system: &str, entity: &str) -> Result<Vec<Json>, EvalError> {
+    fn records(&self, system: &str, entity: &str) -> Result<&[Json], EvalError> {
         self.0
             .get(&(system.to_string(), entity.to_string()))
-            .cloned()
+            .map(Vec::as_slice)
             .ok_or_else(|| {
                 EvalError::new(
                     EvalErrorKind::BadArgument,

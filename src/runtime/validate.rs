@@ -20,11 +20,11 @@ pub fn check_document(
     payload: &Map<String, Json>,
     creates: bool,
 ) -> Result<(), String> {
-    let scope = [Level {
+    let mut scope = vec![Level {
         fields: &entity.fields,
         values: payload,
     }];
-    check_level(&scope, "", creates)
+    check_level(&mut scope, "", creates)
 }
 
 /// One nesting level: its declared fields and its values, innermost last in a scope.
@@ -34,50 +34,59 @@ struct Level<'a> {
     values: &'a Map<String, Json>,
 }
 
-fn check_level(scope: &[Level<'_>], path: &str, creates: bool) -> Result<(), String> {
-    let Some(level) = scope.last() else {
+/// Checks the innermost level of `scope`; nested records and lines are pushed onto it while
+/// they are checked. Field names for messages are only formatted once a problem is found:
+/// every document of a run passes through here.
+fn check_level<'a>(scope: &mut Vec<Level<'a>>, path: &str, creates: bool) -> Result<(), String> {
+    let Some(&level) = scope.last() else {
         return Ok(());
     };
     for (name, field) in level.fields {
-        let at = if path.is_empty() {
-            format!("`{name}`")
-        } else {
-            format!("`{path}.{name}`")
-        };
         let value = level.values.get(name).filter(|v| !is_empty(v));
         let Some(value) = value else {
             if creates && field.required && !field.read_only {
-                return Err(format!("{at} is required but has no value"));
+                return Err(format!("{} is required but has no value", at(path, name)));
             }
             continue;
         };
-        check_value(scope, field, value, &at)?;
+        check_value(scope, field, value, || at(path, name))?;
         match (field.r#type, value) {
             (FieldType::Record, Json::Object(values)) if !field.fields.is_empty() => {
                 let inner = join(path, name);
-                let mut nested = scope.to_vec();
-                nested.push(Level {
+                scope.push(Level {
                     fields: &field.fields,
                     values,
                 });
-                check_level(&nested, &inner, creates)?;
+                let checked = check_level(scope, &inner, creates);
+                scope.pop();
+                checked?;
             }
             (FieldType::List, Json::Array(items)) if !field.fields.is_empty() => {
                 for (i, item) in items.iter().enumerate() {
                     let Json::Object(values) = item else { continue };
                     let inner = format!("{}[{}]", join(path, name), i + 1);
-                    let mut nested = scope.to_vec();
-                    nested.push(Level {
+                    scope.push(Level {
                         fields: &field.fields,
                         values,
                     });
-                    check_level(&nested, &inner, creates)?;
+                    let checked = check_level(scope, &inner, creates);
+                    scope.pop();
+                    checked?;
                 }
             }
             _ => {}
         }
     }
     Ok(())
+}
+
+/// A field as messages name it: `` `lines[1].quantity` ``.
+fn at(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        format!("`{name}`")
+    } else {
+        format!("`{path}.{name}`")
+    }
 }
 
 fn join(path: &str, name: &str) -> String {
@@ -98,7 +107,12 @@ fn is_empty(value: &Json) -> bool {
 }
 
 /// The scalar checks: numbers are exact decimals, dates are dates, money is in a currency.
-fn check_value(scope: &[Level<'_>], field: &Field, value: &Json, at: &str) -> Result<(), String> {
+fn check_value(
+    scope: &[Level<'_>],
+    field: &Field,
+    value: &Json,
+    at: impl Fn() -> String,
+) -> Result<(), String> {
     // A reference to another document of the run gets its id at delivery.
     if value.get(super::document::REF).is_some() {
         return Ok(());
@@ -110,18 +124,20 @@ fn check_value(scope: &[Level<'_>], field: &Field, value: &Json, at: &str) -> Re
     };
     match field.r#type {
         FieldType::Money | FieldType::Decimal if decimal(value).is_none() => {
-            Err(format!("{at} is {}, not a number", shown(value)))
+            Err(format!("{} is {}, not a number", at(), shown(value)))
         }
         FieldType::Money => match currency_of(scope, field) {
-            Some(code) => check_currency(&code),
+            Some(code) => check_currency(code),
             None => Ok(()),
         },
         FieldType::Integer if !whole() => {
-            Err(format!("{at} is {}, not a whole number", shown(value)))
+            Err(format!("{} is {}, not a whole number", at(), shown(value)))
         }
-        FieldType::Date if !date() => {
-            Err(format!("{at} is {}, not a date (YYYY-MM-DD)", shown(value)))
-        }
+        FieldType::Date if !date() => Err(format!(
+            "{} is {}, not a date (YYYY-MM-DD)",
+            at(),
+            shown(value)
+        )),
         _ => Ok(()),
     }
 }
@@ -131,6 +147,9 @@ fn check_value(scope: &[Level<'_>], field: &Field, value: &Json, at: &str) -> Re
 fn decimal(value: &Json) -> Option<Decimal> {
     match value {
         Json::Number(n) => {
+            if let Some(int) = n.as_i64() {
+                return Some(Decimal::from(int));
+            }
             let text = n.to_string();
             text.parse::<Decimal>()
                 .ok()
@@ -144,20 +163,16 @@ fn decimal(value: &Json) -> Option<Decimal> {
 /// The currency a money field is in: the value of the field its profile names (looked up
 /// from the innermost level outwards, so a line's price follows its document's currency), or
 /// the fixed code the profile gives. `None` when the document does not say.
-fn currency_of(scope: &[Level<'_>], field: &Field) -> Option<String> {
+fn currency_of<'a>(scope: &[Level<'a>], field: &'a Field) -> Option<&'a str> {
     let named = field.currency.as_deref()?;
     for level in scope.iter().rev() {
         if level.fields.contains_key(named) {
-            return level
-                .values
-                .get(named)
-                .and_then(Json::as_str)
-                .map(str::to_string);
+            return level.values.get(named).and_then(Json::as_str);
         }
     }
     // Not a field of the entity: the profile fixes the currency itself (`currency: EUR`).
     let fixed = named.len() == 3 && named.bytes().all(|b| b.is_ascii_uppercase());
-    fixed.then(|| named.to_string())
+    fixed.then_some(named)
 }
 
 /// An ISO 4217 currency with a minor unit (`XXX`, "no currency", has none).
