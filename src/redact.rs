@@ -137,10 +137,7 @@ mod tests {
         );
         let mut value = serde_json::json!({"s3cr3t-token-value": ["s3cr3t-token-value!", 1]});
         scrub_json(&mut value);
-        assert_eq!(
-            value,
-            serde_json::json!({"[redacted]": ["[redacted]!", 1]})
-        );
+        assert_eq!(value, serde_json::json!({"[redacted]": ["[redacted]!", 1]}));
     }
 
     #[test]

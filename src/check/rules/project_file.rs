@@ -40,8 +40,8 @@ impl Rule for InvalidProjectFile {
                 );
             };
             if let Some(timeout) = &system.timeout {
-                let valid = crate::eval::Value::parse_duration(timeout.trim())
-                    .is_ok_and(|d| !d.is_zero());
+                let valid =
+                    crate::eval::Value::parse_duration(timeout.trim()).is_ok_and(|d| !d.is_zero());
                 if !valid {
                     report(
                         &["systems", alias, "timeout"],
