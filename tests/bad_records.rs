@@ -8,7 +8,9 @@ mod support;
 use std::{path::Path, process::Command};
 
 use serde_json::Value;
-use support::{fake_of, ledgerlink_bin, state_stores, test_project, FakeServer, StateStore};
+use support::{
+    fake_of, json_output, ledgerlink_bin, state_stores, test_project, FakeServer, StateStore,
+};
 
 const ORDERS: &str = r#"{"id": "o-1", "text": "order 1", "amount": "100.00", "currency": "DKK"}
 {"id": "o-2", "amount": "25.00", "currency": "DKK"}
@@ -35,13 +37,7 @@ fn ledgerlink(args: &[&str], project: &Path, ledger: &FakeServer, store: &StateS
         .env("CRASH_LEDGER_TOKEN", "test-token")
         .output()
         .expect("ledgerlink runs");
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+    json_output(&output)
 }
 
 fn messages(events: &Value) -> Vec<String> {

@@ -7,7 +7,9 @@ mod support;
 use std::{path::Path, process::Command};
 
 use serde_json::{json, Value};
-use support::{fake_of, ledgerlink_bin, state_stores, test_project, FakeServer, StateStore};
+use support::{
+    fake_of, json_output, ledgerlink_bin, state_stores, test_project, FakeServer, StateStore,
+};
 
 const GONE_RULES: &str = r#"# Every new order, and every order deleted in the shop.
 flow opened {
@@ -74,13 +76,7 @@ fn run_with(project: &Path, shop: &FakeServer, store: &StateStore, args: &[&str]
         .env("FEED_TOKEN", "feed-test-token")
         .output()
         .expect("ledgerlink runs");
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+    json_output(&output)
 }
 
 fn references(shop: &FakeServer) -> Vec<String> {

@@ -113,17 +113,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(failed("cannot read unseen snapshots"))?;
-        rows.iter()
-            .map(|row| {
-                let key = RecordKey {
-                    project: project.to_string(),
-                    system: system.to_string(),
-                    entity: entity.to_string(),
-                    id: get(row, "record_id")?,
-                };
-                Ok((key, snapshot_row(row)?))
-            })
-            .collect()
+        keyed_snapshots(&rows, project, system, entity)
     }
 
     /// The `limit` most recently written snapshots of a project's source entity, newest
@@ -147,17 +137,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(failed("cannot read snapshots"))?;
-        rows.iter()
-            .map(|row| {
-                let key = RecordKey {
-                    project: project.to_string(),
-                    system: system.to_string(),
-                    entity: entity.to_string(),
-                    id: get(row, "record_id")?,
-                };
-                Ok((key, snapshot_row(row)?))
-            })
-            .collect()
+        keyed_snapshots(&rows, project, system, entity)
     }
 
     /// The listing cursor of a project's source entity, if one was committed.
@@ -368,6 +348,26 @@ fn placeholders(first: usize, count: usize) -> String {
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Rows with `record_id`, `fields`, `hash` and `seen_at` of one source entity, with their keys.
+fn keyed_snapshots(
+    rows: &[AnyRow],
+    project: &str,
+    system: &str,
+    entity: &str,
+) -> Result<Vec<(RecordKey, Snapshot)>, StateError> {
+    rows.iter()
+        .map(|row| {
+            let key = RecordKey {
+                project: project.to_string(),
+                system: system.to_string(),
+                entity: entity.to_string(),
+                id: get(row, "record_id")?,
+            };
+            Ok((key, snapshot_row(row)?))
+        })
+        .collect()
 }
 
 /// A snapshot from a row with `fields`, `hash` and `seen_at`.

@@ -25,6 +25,17 @@ pub fn temp_project(example: &str) -> tempfile::TempDir {
     temp_copy("examples", example)
 }
 
+/// The JSON a command printed on stdout; a panic with both streams when it is not JSON.
+pub fn json_output(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
 /// A fake server of a project's own connector profile (`connectors/<file>` in `project`).
 pub fn fake_of(project: &Path, file: &str) -> FakeServer {
     let path = project.join("connectors").join(file);
