@@ -41,7 +41,7 @@
 //!   in `c` reading the candidate; `exists` is whether that list is non-empty.
 //! - **`today()`** is [`Env::today`], never the machine's clock.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, rc::Rc};
 
 use chrono::NaiveDate;
 use indexmap::IndexMap;
@@ -50,6 +50,7 @@ use rust_decimal::{prelude::ToPrimitive, Decimal, RoundingStrategy};
 use super::{operator, EvalError, EvalErrorKind, Value};
 use crate::{
     plan::{EntityRef, PlanExpr, Table},
+    runtime::document::REF,
     stdlib::{self, Kind},
     syntax::ast::{BinaryOp, Literal, UnaryOp},
 };
@@ -94,6 +95,16 @@ pub enum Binding<'a> {
     /// JSON read where it lies, such as a `lines for` item of the record: like the record,
     /// it is converted only as far as a path reads it, not whole for every item.
     Json(&'a serde_json::Value),
+    /// A document written by `let x = create …`, kept as its payload and key: the value is
+    /// the payload's fields (not those starting with `$`) plus `$ref`, the key, but it is
+    /// converted only as far as a path reads it, and a document field set to it is just the
+    /// reference. The flow shares the payload with the document it records.
+    Written {
+        /// The document's key.
+        key: String,
+        /// The document's payload.
+        payload: Rc<serde_json::Map<String, serde_json::Value>>,
+    },
 }
 
 impl From<Value> for Binding<'_> {
@@ -178,6 +189,7 @@ pub fn evaluate(expr: &PlanExpr, env: &Env) -> Result<Value, EvalError> {
             match bound {
                 Binding::Value(value) => Ok(walk_value(value, path)),
                 Binding::Json(json) => walk_json(json, path),
+                Binding::Written { key, payload } => Ok(walk_written(key, payload, path)),
             }
         }
         PlanExpr::Setting { key, path } => match env.settings.get(key) {
@@ -285,6 +297,89 @@ pub fn evaluate_borrowed<'a>(expr: &PlanExpr, env: &Env<'a>) -> Result<Cow<'a, V
         }
     }
     evaluate(expr, env).map(Cow::Owned)
+}
+
+/// What a `let` binds `expr` to: [`evaluate`]'s value, except that `first(find …)` binds
+/// the record found where it lies in `collections` (which must be `env.collections`, given
+/// again for its own lifetime), converted only as far as the rules read it. The search is
+/// the same: the filter runs over every record, and a found record that [`Value::from_json`]
+/// could not read is the same error.
+pub fn bind<'r>(
+    expr: &PlanExpr,
+    env: &Env,
+    collections: &'r dyn Collections,
+) -> Result<Binding<'r>, EvalError> {
+    if let PlanExpr::Call { function, args } = expr {
+        if let ("first", [PlanExpr::Find { entity, filter }]) = (function.as_str(), &args[..]) {
+            let records = collections.records(&entity.system, &entity.entity)?;
+            let mut first = None;
+            for record in records {
+                if keeps(filter.as_deref(), record, env)? {
+                    Value::check_json(record)?;
+                    first.get_or_insert(record);
+                }
+            }
+            return Ok(first.map_or(Binding::Value(Value::Null), Binding::Json));
+        }
+    }
+    evaluate(expr, env).map(Binding::Value)
+}
+
+/// Whether `x == null` / `x != null` (either way round) can be told from a binding without
+/// converting it: `Some(x is null)` then, `None` to evaluate as usual.
+fn null_comparison(
+    left: &PlanExpr,
+    right: &PlanExpr,
+    env: &Env,
+) -> Result<Option<bool>, EvalError> {
+    let is_null = |expr: &PlanExpr| {
+        matches!(
+            expr,
+            PlanExpr::Literal {
+                value: Literal::Null
+            }
+        )
+    };
+    let other = match (is_null(left), is_null(right)) {
+        (true, false) => right,
+        (false, true) => left,
+        _ => return Ok(None),
+    };
+    let PlanExpr::Var { name, path } = other else {
+        return Ok(None);
+    };
+    match env.vars.iter().rev().find(|(bound, _)| bound == name) {
+        Some((_, Binding::Json(json))) => match json_path(json, path) {
+            Some(serde_json::Value::Null) => Ok(Some(true)),
+            Some(reached) => {
+                // Not null once read, unless reading it fails (as converting it would).
+                Value::check_json(reached)?;
+                Ok(Some(false))
+            }
+            None => Ok(None),
+        },
+        Some((_, Binding::Written { .. })) if path.is_empty() => Ok(Some(false)),
+        _ => Ok(None),
+    }
+}
+
+/// The JSON at `path` when the path runs through objects only (a missing field or a field
+/// of a scalar is `null`, as [`walk_json`] reads it); `None` where it would map over a list.
+pub fn json_path<'j>(
+    json: &'j serde_json::Value,
+    path: &[String],
+) -> Option<&'j serde_json::Value> {
+    let Some((field, rest)) = path.split_first() else {
+        return Some(json);
+    };
+    match json {
+        serde_json::Value::Object(fields) => match fields.get(field) {
+            Some(inner) => json_path(inner, rest),
+            None => Some(&serde_json::Value::Null),
+        },
+        serde_json::Value::Array(_) => None,
+        _ => Some(&serde_json::Value::Null),
+    }
 }
 
 /// Evaluates a condition: `true` is true, `false` and `null` are false, and any other value
@@ -453,6 +548,37 @@ fn walk_value_borrowed<'v>(value: &'v Value, path: &[String]) -> Option<&'v Valu
         },
         Value::List(_) => None,
         _ => Some(&Value::Null),
+    }
+}
+
+/// Walks `path` down a written document ([`Binding::Written`]) as down the record of its
+/// payload's fields and `$ref`. Payloads hold only what evaluated values turn into, which
+/// always reads back; a field that did not would be missing from that record, so `null`.
+fn walk_written(
+    key: &str,
+    payload: &serde_json::Map<String, serde_json::Value>,
+    path: &[String],
+) -> Value {
+    let Some((field, rest)) = path.split_first() else {
+        let mut fields: IndexMap<String, Value> = payload
+            .iter()
+            .filter(|(k, _)| !k.starts_with('$'))
+            .filter_map(|(k, v)| Some((k.clone(), Value::from_json(v).ok()?)))
+            .collect();
+        fields.insert(REF.to_string(), Value::Text(key.to_string()));
+        return Value::Record(fields);
+    };
+    if field == REF {
+        return walk_value(&Value::Text(key.to_string()), rest);
+    }
+    if field.starts_with('$') {
+        return Value::Null;
+    }
+    match payload.get(field) {
+        Some(inner) if Value::check_json(inner).is_ok() => {
+            walk_json(inner, rest).unwrap_or(Value::Null)
+        }
+        _ => Value::Null,
     }
 }
 
@@ -736,6 +862,11 @@ fn binary(op: BinaryOp, left: &PlanExpr, right: &PlanExpr, env: &Env) -> Result<
             value => Ok(value),
         },
         _ => {
+            if matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
+                if let Some(is_null) = null_comparison(left, right, env)? {
+                    return Ok(Value::Bool(is_null == (op == BinaryOp::Eq)));
+                }
+            }
             let left = evaluate_borrowed(left, env)?;
             let right = evaluate_borrowed(right, env)?;
             // `customer != null` without copying the customer: `null` equals only `null`, and
@@ -833,17 +964,7 @@ fn find(
     let records = env.collections.records(&entity.system, &entity.entity)?;
     let mut found = Vec::new();
     for record in records {
-        let keep = match filter {
-            None => true,
-            Some(filter) => truthy(
-                filter,
-                &Env {
-                    subject: Some(record),
-                    ..*env
-                },
-            )?,
-        };
-        if keep {
+        if keeps(filter, record, env)? {
             found.push(Value::from_json(record)?);
             if first_only {
                 break;
@@ -851,4 +972,22 @@ fn find(
         }
     }
     Ok(found)
+}
+
+/// Whether `record` passes a search's `where` filter.
+fn keeps(
+    filter: Option<&PlanExpr>,
+    record: &serde_json::Value,
+    env: &Env,
+) -> Result<bool, EvalError> {
+    match filter {
+        None => Ok(true),
+        Some(filter) => truthy(
+            filter,
+            &Env {
+                subject: Some(record),
+                ..*env
+            },
+        ),
+    }
 }

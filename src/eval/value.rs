@@ -99,6 +99,17 @@ impl Value {
         })
     }
 
+    /// Whether [`Value::from_json`] reads `json` without an error, without building the
+    /// value: the same error where it would fail (a number beyond the decimal range).
+    pub fn check_json(json: &serde_json::Value) -> Result<(), EvalError> {
+        match json {
+            serde_json::Value::Number(number) => decimal_from_json(number).map(drop),
+            serde_json::Value::Array(items) => items.iter().try_for_each(Value::check_json),
+            serde_json::Value::Object(fields) => fields.values().try_for_each(Value::check_json),
+            _ => Ok(()),
+        }
+    }
+
     /// A `YYYY-MM-DD` date, checked against the calendar; anything else is a
     /// [`EvalErrorKind::BadArgument`](super::EvalErrorKind::BadArgument).
     pub fn parse_date(text: &str) -> Result<NaiveDate, EvalError> {

@@ -9,7 +9,12 @@ use rust_decimal::{prelude::ToPrimitive, Decimal};
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 
-use crate::{connector::Entity, eval::Value, plan::EntityRef, syntax::ast::WriteKind};
+use crate::{
+    connector::Entity,
+    eval::{EvalError, Value},
+    plan::EntityRef,
+    syntax::ast::WriteKind,
+};
 
 /// A placeholder in a payload for the id another document gets in the target: written as
 /// `{"$ref": "<intent key>"}` and replaced by the delivery loop once that intent is done.
@@ -92,13 +97,83 @@ pub fn to_json(value: &Value) -> Json {
     }
 }
 
-/// [`exact_number`] of the decimal's text, with a shortcut for whole numbers that a float
-/// holds exactly (at most 2^53): those become the same JSON integer without the text round
-/// trips.
+/// [`to_json`] of the value [`Value::from_json`] reads from `json`, without building that
+/// value: what a document field set to JSON bound as it lies (a found record, a loop item)
+/// gets. Numbers go through the same exact decimals; an object with a `$ref` text is the
+/// reference alone; the error is the one reading the value would give.
+pub fn json_payload(json: &Json) -> Result<Json, EvalError> {
+    // A copy put right in place: copying keeps each object's index, where building the
+    // objects anew would hash every key again.
+    let mut copy = json.clone();
+    payload_in_place(&mut copy)?;
+    Ok(copy)
+}
+
+/// [`json_payload`] of a copy, in place.
+fn payload_in_place(json: &mut Json) -> Result<(), EvalError> {
+    match json {
+        Json::Null | Json::Bool(_) | Json::String(_) => {}
+        Json::Number(number) => {
+            // Integers that a float holds exactly stay as they are (as `exact_decimal`).
+            let exact = number.as_i64().is_some_and(|i| i.unsigned_abs() <= 1 << 53)
+                || number.as_u64().is_some_and(|u| u <= 1 << 53);
+            if !exact {
+                *json = to_json(&Value::from_json(json)?);
+            }
+        }
+        Json::Array(items) => items.iter_mut().try_for_each(payload_in_place)?,
+        Json::Object(fields) => {
+            if let Some(Json::String(key)) = fields.get(REF) {
+                let key = key.clone();
+                fields.values().try_for_each(Value::check_json)?;
+                let mut map = Map::new();
+                map.insert(REF.into(), Json::String(key));
+                *json = Json::Object(map);
+                return Ok(());
+            }
+            fields.values_mut().try_for_each(payload_in_place)?;
+        }
+    }
+    Ok(())
+}
+
+/// Exact powers of ten as floats (every one up to 10^22 is a float exactly).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// [`exact_number`] of the decimal's text, with shortcuts that give the same JSON without
+/// the text round trips:
+/// - whole numbers that a float holds exactly (at most 2^53) are that JSON integer;
+/// - a non-zero fraction of at most 15 significant digits and at least 0.001 is the float
+///   nearest to it: such a decimal always reads back from that float's shortest form
+///   (15 digits is what a float keeps), which serde_json writes without an exponent at that
+///   size; mantissa and power of ten are both exact floats, so their quotient is the
+///   correctly rounded float that parsing the text gives.
 fn exact_decimal(n: Decimal) -> Json {
     if n.scale() == 0 {
         if let Some(int) = n.to_i64().filter(|i| i.unsigned_abs() <= 1 << 53) {
             return Json::from(int);
+        }
+    }
+    let scale = n.scale() as usize;
+    let mantissa = n.mantissa().unsigned_abs();
+    if (1..POW10.len()).contains(&scale)
+        && mantissa != 0
+        && mantissa < 1_000_000_000_000_000
+        && mantissa * 1_000 >= 10u128.pow(n.scale())
+    {
+        // Exact: both below 2^53.
+        #[allow(clippy::cast_precision_loss)]
+        let magnitude = mantissa as f64 / POW10[scale];
+        let float = if n.is_sign_negative() {
+            -magnitude
+        } else {
+            magnitude
+        };
+        if let Some(number) = serde_json::Number::from_f64(float) {
+            return Json::Number(number);
         }
     }
     exact_number(&n.to_string())
@@ -232,6 +307,66 @@ mod tests {
             assert_eq!(exact_decimal(n), exact_number(&n.to_string()), "{text}");
         }
         assert_eq!(exact_decimal(Decimal::new(500, 2)).to_string(), "5.0");
+    }
+
+    #[test]
+    fn fractions_take_the_shortcut_to_the_same_json() {
+        // Decimals around the shortcut's edges (digits, size, scale, sign) and a spread of
+        // ordinary amounts: each the same JSON as through the text.
+        let mut mantissas: Vec<i64> = vec![
+            1,
+            5,
+            9,
+            10,
+            99,
+            100,
+            101,
+            999,
+            1_000,
+            12_345,
+            99_999_999,
+            999_999_999_999_999,
+            1_000_000_000_000_000,
+            123_456_789_012_345,
+            4_503_599_627_370_497,
+            9_007_199_254_740_993,
+        ];
+        let mut x: i64 = 88_172_645_463_325_252;
+        for _ in 0..3_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            mantissas.push((x % 10_000_000_000_000_000).abs() >> (x & 31));
+        }
+        for mantissa in mantissas {
+            for scale in 0..=28 {
+                for sign in [1, -1] {
+                    let n = Decimal::new(sign * mantissa, scale);
+                    let (fast, slow) = (exact_decimal(n), exact_number(&n.to_string()));
+                    assert_eq!(fast, slow, "{n}");
+                    assert_eq!(fast.to_string(), slow.to_string(), "{n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn json_payload_is_the_json_of_the_value_read() {
+        let json: Json = serde_json::from_str(
+            r#"{"a": 1, "b": -2, "c": 12.5, "d": 9007199254740993, "e": 1e20, "f": 0.1,
+                "g": [1.0, "x", null, true, {"$ref": "k", "n": 3}], "h": {"i": 0.000001},
+                "j": -0.0, "k": 18446744073709551615}"#,
+        )
+        .unwrap();
+        let expected = to_json(&Value::from_json(&json).unwrap());
+        let got = json_payload(&json).unwrap();
+        assert_eq!(got, expected);
+        assert_eq!(got.to_string(), expected.to_string());
+        let huge: Json = serde_json::from_str(r#"{"x": [1e300]}"#).unwrap();
+        assert_eq!(
+            json_payload(&huge).unwrap_err().kind,
+            Value::from_json(&huge).unwrap_err().kind
+        );
     }
 
     #[test]

@@ -2,19 +2,19 @@
 //! that turn the record into [`Document`]s. Pure: no I/O happens here; the records that
 //! `find` and `exists` search are prefetched by the caller.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, fmt::Write, rc::Rc};
 
 use chrono::NaiveDate;
-use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value as Json};
 
-use super::document::{external_lookup, object_references, to_json, Document, REF};
+use super::document::{external_lookup, json_payload, object_references, to_json, Document, REF};
 use crate::{
     connector::{registry::Profiles, Entity},
     eval::{
         record::{
-            evaluate, evaluate_borrowed, group_by, part_value, truthy, Binding, Collections, Env,
+            bind, evaluate, evaluate_borrowed, group_by, json_path, part_value, truthy, Binding,
+            Collections, Env,
         },
         split::split_amount,
         EvalError, EvalErrorKind, Value,
@@ -98,6 +98,7 @@ fn evaluate_event(
         gone,
         vars: Vec::new(),
         documents: Vec::new(),
+        shared: Vec::new(),
     };
     if !run.triggered()? {
         return Ok(Outcome::NotTriggered);
@@ -106,7 +107,7 @@ fn evaluate_event(
         return Ok(Outcome::Skipped(reason));
     }
     match run.steps(&cx.flow.steps, "", &mut None)? {
-        Control::Continue => Ok(Outcome::Documents(run.documents)),
+        Control::Continue => Ok(Outcome::Documents(run.finish())),
         Control::Stop(reason) => Ok(Outcome::Waiting(reason)),
     }
 }
@@ -134,6 +135,9 @@ struct Evaluation<'a, 'c> {
     gone: bool,
     vars: Vec<(String, Binding<'a>)>,
     documents: Vec<Document>,
+    /// Payloads of documents a `let` bound ([`Binding::Written`]) by their index in
+    /// `documents`, whose own payload is left empty until [`Evaluation::finish`].
+    shared: Vec<(usize, Rc<Map<String, Json>>)>,
 }
 
 impl<'a> Evaluation<'a, '_> {
@@ -151,12 +155,45 @@ impl<'a> Evaluation<'a, '_> {
         }
     }
 
+    /// The documents, with the payloads `let` bindings shared given back (every binding has
+    /// ended by now, so they are not copied).
+    fn finish(mut self) -> Vec<Document> {
+        self.vars.clear();
+        for (index, payload) in self.shared.drain(..) {
+            self.documents[index].payload =
+                Rc::try_unwrap(payload).unwrap_or_else(|shared| (*shared).clone());
+        }
+        self.documents
+    }
+
     fn eval(&self, expr: &PlanExpr) -> Result<Value, EvalError> {
         evaluate(expr, &self.env(None))
     }
 
     /// The JSON a document field gets: the value turned into JSON without copying a binding.
     fn json(&self, expr: &PlanExpr) -> Result<Json, EvalError> {
+        // JSON bound where it lies goes into the document without becoming a value first; a
+        // written document as its reference.
+        if let PlanExpr::Var { name, path } = expr {
+            match self.vars.iter().rev().find(|(bound, _)| bound == name) {
+                Some((_, Binding::Json(json))) => {
+                    if let Some(reached) = json_path(json, path) {
+                        return json_payload(reached);
+                    }
+                }
+                Some((_, Binding::Written { key, .. })) if path.is_empty() => {
+                    let mut reference = Map::new();
+                    reference.insert(REF.into(), Json::String(key.clone()));
+                    return Ok(Json::Object(reference));
+                }
+                _ => {}
+            }
+        }
+        if let PlanExpr::Record { path } = expr {
+            if let Some(reached) = json_path(self.record, path) {
+                return json_payload(reached);
+            }
+        }
         let value = evaluate_borrowed(expr, &self.env(None))?;
         Ok(to_json(&value))
     }
@@ -220,8 +257,11 @@ impl<'a> Evaluation<'a, '_> {
         body: &mut Option<Body<'a>>,
     ) -> Result<Control, EvalError> {
         let depth = self.vars.len();
+        let mut here = String::with_capacity(path.len() + 4);
         for (index, step) in steps.iter().enumerate() {
-            let here = format!("{path}/{index}");
+            here.clear();
+            here.push_str(path);
+            let _ = write!(here, "/{index}");
             if let Control::Stop(reason) = self.step(step, &here, body)? {
                 self.vars.truncate(depth);
                 return Ok(Control::Stop(reason));
@@ -244,8 +284,8 @@ impl<'a> Evaluation<'a, '_> {
                 value: Some(expr),
                 ..
             } => {
-                let value = self.eval(expr)?;
-                self.vars.push((name.clone(), value.into()));
+                let bound = bind(expr, &self.env(None), self.cx.collections)?;
+                self.vars.push((name.clone(), bound));
             }
             Step::Let {
                 name,
@@ -253,7 +293,7 @@ impl<'a> Evaluation<'a, '_> {
                 ..
             } => {
                 let bound = self.write(write, path, true)?;
-                self.vars.push((name.clone(), bound.into()));
+                self.vars.push((name.clone(), bound));
             }
             Step::Let { .. } => {}
             Step::Write { .. } => {
@@ -360,7 +400,7 @@ impl<'a> Evaluation<'a, '_> {
     /// evaluated. Either way a missing list is no items and a single value is one item.
     fn loop_items(&self, list: &PlanExpr) -> Result<Vec<Binding<'a>>, EvalError> {
         if let PlanExpr::Record { path } = list {
-            if let Some(json) = object_path(self.record, path) {
+            if let Some(json) = json_path(self.record, path) {
                 return Ok(match json {
                     Json::Array(items) => items.iter().map(Binding::Json).collect(),
                     Json::Null => Vec::new(),
@@ -394,9 +434,9 @@ impl<'a> Evaluation<'a, '_> {
         Ok(control)
     }
 
-    /// A document write; with `bind`, returns the value a `let` binds: the payload's fields
-    /// plus `$ref` (else `null`, sparing the conversion of a payload nobody reads).
-    fn write(&mut self, step: &Step, path: &str, bind: bool) -> Result<Value, EvalError> {
+    /// A document write; with `bind`, returns what a `let` binds: the document's payload,
+    /// shared with the document, and key ([`Binding::Written`]); else `null`.
+    fn write(&mut self, step: &Step, path: &str, bind: bool) -> Result<Binding<'a>, EvalError> {
         let Step::Write {
             kind,
             target,
@@ -406,7 +446,7 @@ impl<'a> Evaluation<'a, '_> {
             body: steps,
         } = step
         else {
-            return Ok(Value::Null);
+            return Ok(Binding::Value(Value::Null));
         };
         let entity = self.cx.entity(target);
         let lines_field = entity
@@ -477,16 +517,16 @@ impl<'a> Evaluation<'a, '_> {
         object_references(&payload, &mut depends_on);
         depends_on.sort();
         depends_on.dedup();
-        let bound = if bind {
-            let mut fields: IndexMap<String, Value> = payload
-                .iter()
-                .filter(|(k, _)| !k.starts_with('$'))
-                .filter_map(|(k, v)| Some((k.clone(), Value::from_json(v).ok()?)))
-                .collect();
-            fields.insert(REF.to_string(), Value::Text(key.clone()));
-            Value::Record(fields)
+        let (payload, bound) = if bind {
+            let shared = Rc::new(payload);
+            self.shared.push((self.documents.len(), Rc::clone(&shared)));
+            let bound = Binding::Written {
+                key: key.clone(),
+                payload: shared,
+            };
+            (Map::new(), bound)
         } else {
-            Value::Null
+            (payload, Binding::Value(Value::Null))
         };
         self.documents.push(Document {
             key,
@@ -568,22 +608,6 @@ fn plan_shares(plan: &Value) -> Result<(Vec<Decimal>, Vec<Value>), EvalError> {
         labels.push(label.unwrap_or_else(|| Value::Text(format!("{}/{}", i + 1, items.len()))));
     }
     Ok((shares, labels))
-}
-
-/// The JSON at `path` when the path runs through objects only (a missing field or a field of
-/// a scalar is `null`, as in the evaluator); `None` where it would map over a list.
-fn object_path<'j>(json: &'j Json, path: &[String]) -> Option<&'j Json> {
-    let Some((field, rest)) = path.split_first() else {
-        return Some(json);
-    };
-    match json {
-        Json::Object(fields) => match fields.get(field) {
-            Some(inner) => object_path(inner, rest),
-            None => Some(&Json::Null),
-        },
-        Json::Array(_) => None,
-        _ => Some(&Json::Null),
-    }
 }
 
 fn list_of(value: Value) -> Vec<Value> {

@@ -23,21 +23,26 @@ pub fn check_document(
     let mut scope = vec![Level {
         fields: &entity.fields,
         values: payload,
+        name: "",
+        item: None,
     }];
-    check_level(&mut scope, "", creates)
+    check_level(&mut scope, creates)
 }
 
-/// One nesting level: its declared fields and its values, innermost last in a scope.
+/// One nesting level: its declared fields and its values, innermost last in a scope, and
+/// where it is for messages: the field it is in and, for a line, its number (from 1).
 #[derive(Clone, Copy)]
 struct Level<'a> {
     fields: &'a IndexMap<String, Field>,
     values: &'a Map<String, Json>,
+    name: &'a str,
+    item: Option<usize>,
 }
 
 /// Checks the innermost level of `scope`; nested records and lines are pushed onto it while
 /// they are checked. Field names for messages are only formatted once a problem is found:
 /// every document of a run passes through here.
-fn check_level<'a>(scope: &mut Vec<Level<'a>>, path: &str, creates: bool) -> Result<(), String> {
+fn check_level<'a>(scope: &mut Vec<Level<'a>>, creates: bool) -> Result<(), String> {
     let Some(&level) = scope.last() else {
         return Ok(());
     };
@@ -45,31 +50,33 @@ fn check_level<'a>(scope: &mut Vec<Level<'a>>, path: &str, creates: bool) -> Res
         let value = level.values.get(name).filter(|v| !is_empty(v));
         let Some(value) = value else {
             if creates && field.required && !field.read_only {
-                return Err(format!("{} is required but has no value", at(path, name)));
+                return Err(format!("{} is required but has no value", at(scope, name)));
             }
             continue;
         };
-        check_value(scope, field, value, || at(path, name))?;
+        check_value(scope, field, value, || at(scope, name))?;
         match (field.r#type, value) {
             (FieldType::Record, Json::Object(values)) if !field.fields.is_empty() => {
-                let inner = join(path, name);
                 scope.push(Level {
                     fields: &field.fields,
                     values,
+                    name,
+                    item: None,
                 });
-                let checked = check_level(scope, &inner, creates);
+                let checked = check_level(scope, creates);
                 scope.pop();
                 checked?;
             }
             (FieldType::List, Json::Array(items)) if !field.fields.is_empty() => {
                 for (i, item) in items.iter().enumerate() {
                     let Json::Object(values) = item else { continue };
-                    let inner = format!("{}[{}]", join(path, name), i + 1);
                     scope.push(Level {
                         fields: &field.fields,
                         values,
+                        name,
+                        item: Some(i + 1),
                     });
-                    let checked = check_level(scope, &inner, creates);
+                    let checked = check_level(scope, creates);
                     scope.pop();
                     checked?;
                 }
@@ -81,20 +88,18 @@ fn check_level<'a>(scope: &mut Vec<Level<'a>>, path: &str, creates: bool) -> Res
 }
 
 /// A field as messages name it: `` `lines[1].quantity` ``.
-fn at(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        format!("`{name}`")
-    } else {
-        format!("`{path}.{name}`")
+fn at(scope: &[Level<'_>], name: &str) -> String {
+    let mut text = String::from("`");
+    for level in scope.iter().skip(1) {
+        text.push_str(level.name);
+        if let Some(item) = level.item {
+            text.push_str(&format!("[{item}]"));
+        }
+        text.push('.');
     }
-}
-
-fn join(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_string()
-    } else {
-        format!("{path}.{name}")
-    }
+    text.push_str(name);
+    text.push('`');
+    text
 }
 
 /// `null` and text of only spaces are no value; `0` and `false` are values.
