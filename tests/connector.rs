@@ -1244,12 +1244,26 @@ async fn file_sources_json_ndjson_and_csv() {
         "ndjson is not one JSON document"
     );
 
-    let err = json
-        .create("Record", &json!({"id": "8"}), None)
+    // Created records are JSON documents in the `output` folder (default `outbox`).
+    let written = json
+        .create("Record", &json!({"id": "8", "name": "Hal"}), None)
         .await
-        .expect_err("read-only");
-    assert_eq!(err.kind, ConnectorErrorKind::Config);
-    assert!(err.message.contains("read-only"));
+        .expect("written to the output folder");
+    assert_eq!(written, json!({"id": "8", "name": "Hal"}));
+    let file = dir.path().join("outbox/Record-8.json");
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("the document file"))
+            .expect("JSON");
+    assert_eq!(stored, written);
+    let again = json
+        .create("Record", &json!({"id": "8", "name": "Other"}), None)
+        .await
+        .expect_err("never overwritten");
+    assert!(
+        again.message.contains("already exists"),
+        "{}",
+        again.message
+    );
     let verdict = json.check().await.expect("check");
     assert!(verdict.contains("matches 2 file(s)"), "{verdict}");
 

@@ -59,8 +59,9 @@ use auth::{Authenticator, LoginSettings};
 use http::{Http, Outcome, Req, Resp};
 use limit::Limiter;
 
-/// The output folders of a file system: each entity it can create, written into the folder
-/// its `path` option names (relative to the project).
+/// The output folders of a file system: each entity it can create is written into the
+/// profile's `output` folder, or else the folder its `path` option names (relative to the
+/// project).
 fn file_outputs(
     profile: &Profile,
     options: &Options,
@@ -74,7 +75,9 @@ fn file_outputs(
                 .contains(&crate::connector::profile::Operation::Create)
         })
         .filter_map(|(name, e)| {
-            let folder = options.get(e.path.as_deref()?)?;
+            let folder = options
+                .get("output")
+                .or_else(|| options.get(e.path.as_deref()?))?;
             Some((name.clone(), sink::Sink::flat(project_dir.join(folder))))
         })
         .collect()
