@@ -364,7 +364,7 @@ fn null_comparison(
 }
 
 /// The JSON at `path` when the path runs through objects only (a missing field or a field
-/// of a scalar is `null`, as [`walk_json`] reads it); `None` where it would map over a list.
+/// of a scalar is `null`, as `walk_json` reads it); `None` where it would map over a list.
 pub fn json_path<'j>(
     json: &'j serde_json::Value,
     path: &[String],

@@ -40,9 +40,9 @@ const GROUP: usize = 16;
 /// Sends every deliverable intent of `project`; intents whose dependencies are not done yet
 /// wait for a later pass of the same run.
 ///
-/// A pass reads the open intents in batches of [`BATCH`] (keyset on the ledger's sequence),
+/// A pass reads the open intents in batches of `BATCH` (keyset on the ledger's sequence),
 /// so memory stays bounded whatever the number of intents. Within a batch, runs of up to
-/// [`GROUP`] consecutive plain creates with nothing to wait for (pending `create`/`post`
+/// `GROUP` consecutive plain creates with nothing to wait for (pending `create`/`post`
 /// without dependencies) are sent together; everything else (upserts and ensures, which look
 /// the target up first and could otherwise race each other into duplicates; intents with
 /// dependencies; credits; creates to look up after a possible earlier attempt) is delivered
@@ -50,7 +50,7 @@ const GROUP: usize = 16;
 /// progress ends the delivery.
 ///
 /// `sources` are the entities the project's flows read: a write into one of them is recorded
-/// in that record's snapshot (see [`absorb_write`]), so the next listing does not take our own
+/// in that record's snapshot (see `absorb_write`), so the next listing does not take our own
 /// write for a change made in the system.
 pub async fn deliver(
     store: &Store,
