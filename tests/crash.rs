@@ -23,6 +23,9 @@ use support::{fake_of, ledgerlink_bin, state_stores, test_project, Fault, Match,
 
 const DOCUMENTS: usize = 2_000;
 const MIN_KILLS: usize = 20;
+/// At most this many documents reach the target in a run that is then killed: 20 kills stay
+/// well inside the 2 000 documents (at most 1 600 of them, about 800 on average).
+const MAX_PER_KILLED_RUN: u64 = 80;
 
 /// A copy of `tests/projects/<name>` with `DOCUMENTS` orders as its source.
 fn project(name: &str) -> tempfile::TempDir {
@@ -42,20 +45,21 @@ fn project(name: &str) -> tempfile::TempDir {
     dir
 }
 
-/// Starts a run; returns whether it finished by itself (and succeeded) within `limit`.
-fn run_until(command: &mut Command, limit: Duration) -> bool {
+/// Starts a run; returns whether it finished by itself (and succeeded) before `limit` passed
+/// and before `enough` said so.
+fn run_until(command: &mut Command, limit: Duration, enough: &dyn Fn() -> bool) -> bool {
     let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("ledgerlink starts");
     let started = Instant::now();
-    while started.elapsed() < limit {
+    while started.elapsed() < limit && !enough() {
         if let Some(status) = child.try_wait().expect("wait") {
             assert!(status.success(), "a run failed on its own: {status}");
             return true;
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(2));
     }
     // SIGKILL: no destructors, no flushing, exactly like a crash.
     child.kill().expect("kill");
@@ -76,38 +80,47 @@ impl Sequence {
     }
 }
 
-/// Kills runs made by `command` at random moments until at least `MIN_KILLS` kills happened
-/// and a run then finished by itself; then one more run, which must find nothing to do.
-/// Returns the number of kills.
-fn kill_until_done(command: &dyn Fn() -> Command, seed: u64, spread_ms: u64) -> usize {
+/// Kills runs made by `command` until `MIN_KILLS` kills happened, then lets one run finish
+/// and one more, which must find nothing to do. Returns the number of kills and how many of
+/// them landed in delivery (after the killed run had delivered something).
+///
+/// Each run is killed after a random time (early kills land in listing and recording) or once
+/// the target holds a random few more documents, whichever comes first: `delivered` counts
+/// them. Bounding each killed run's progress keeps the kills inside the work on a machine of
+/// any speed, instead of hoping a time limit is short enough.
+fn kill_until_done(
+    command: &dyn Fn() -> Command,
+    delivered: &dyn Fn() -> usize,
+    seed: u64,
+    spread_ms: u64,
+) -> (usize, usize) {
     let mut random = Sequence(seed);
     let mut kills = 0;
-    let mut finished = false;
-    for _ in 0..200 {
-        // Early kills land in listing and recording; later ones in delivery.
-        let limit = Duration::from_millis(
-            40 + random.next(if kills < MIN_KILLS {
-                spread_ms / 4
-            } else {
-                spread_ms
-            }),
+    let mut in_delivery = 0;
+    while kills < MIN_KILLS {
+        let limit = Duration::from_millis(20 + random.next(spread_ms));
+        let before = delivered();
+        let more = 1 + random.next(MAX_PER_KILLED_RUN) as usize;
+        let killed = !run_until(&mut command(), limit, &|| delivered() >= before + more);
+        assert!(
+            killed,
+            "the work ran out after {kills} kills: a killed run must deliver at most {MAX_PER_KILLED_RUN} documents"
         );
-        if run_until(&mut command(), limit) {
-            if kills >= MIN_KILLS {
-                finished = true;
-                break;
-            }
-        } else {
-            kills += 1;
+        kills += 1;
+        if delivered() > before {
+            in_delivery += 1;
         }
     }
-    assert!(finished, "the run never finished after {kills} kills");
-    assert!(kills >= MIN_KILLS, "only {kills} kills");
+    let never = || false;
     assert!(
-        run_until(&mut command(), Duration::from_secs(120)),
+        run_until(&mut command(), Duration::from_secs(300), &never),
+        "the run after the kills finishes"
+    );
+    assert!(
+        run_until(&mut command(), Duration::from_secs(120), &never),
         "the last run finishes"
     );
-    kills
+    (kills, in_delivery)
 }
 
 /// Asserts that `references` holds every document exactly once; on duplicates, prints the
@@ -177,7 +190,7 @@ fn killed_runs_against_an_api_on(store: &StateStore) {
             .env("CRASH_LEDGER_TOKEN", "test-token");
         command
     };
-    let kills = kill_until_done(&command, 20_261_124, 6_000);
+    let (kills, in_delivery) = kill_until_done(&command, &|| ledger.writes(), 20_261_124, 1_500);
 
     let vouchers = ledger.records("Voucher");
     let references: Vec<String> = vouchers
@@ -200,7 +213,7 @@ fn killed_runs_against_an_api_on(store: &StateStore) {
         .count();
     assert!(dropped > 0, "some answers were dropped");
     println!(
-        "crash test (API, {} state): {kills} kills, {dropped} dropped answers, {DOCUMENTS} documents, 0 duplicates, 0 lost",
+        "crash test (API, {} state): {kills} kills ({in_delivery} in delivery), {dropped} dropped answers, {DOCUMENTS} documents, 0 duplicates, 0 lost",
         store.backend
     );
 }
@@ -214,9 +227,14 @@ fn killed_runs_into_the_sink_lose_nothing_and_send_nothing_twice() {
         command.arg("--sink").arg(sink.path());
         command
     };
-    let kills = kill_until_done(&command, 20_261_123, 4_000);
-
     let folder = sink.path().join("acc/Sale");
+    let written = || {
+        std::fs::read_dir(&folder)
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    };
+    let (kills, in_delivery) = kill_until_done(&command, &written, 20_261_123, 1_000);
+
     let mut references = Vec::new();
     for entry in std::fs::read_dir(&folder).expect("sales written").flatten() {
         // Documents are `<id>.json`; hidden files are the sink's own temporary files.
@@ -229,5 +247,5 @@ fn killed_runs_into_the_sink_lose_nothing_and_send_nothing_twice() {
         references.push(sale["reference"].as_str().expect("reference").to_string());
     }
     assert_each_once(&references, project.path(), &StateStore::project_own());
-    println!("crash test (sink): {kills} kills, {DOCUMENTS} documents, 0 duplicates, 0 lost");
+    println!("crash test (sink): {kills} kills ({in_delivery} in delivery), {DOCUMENTS} documents, 0 duplicates, 0 lost");
 }
