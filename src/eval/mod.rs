@@ -8,6 +8,7 @@
 
 mod constant;
 mod error;
+mod invariant;
 pub mod operator;
 pub mod record;
 pub mod split;

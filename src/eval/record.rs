@@ -47,7 +47,7 @@ use chrono::NaiveDate;
 use indexmap::IndexMap;
 use rust_decimal::{prelude::ToPrimitive, Decimal, RoundingStrategy};
 
-use super::{operator, EvalError, EvalErrorKind, Value};
+use super::{invariant::fold_invariants, operator, EvalError, EvalErrorKind, Value};
 use crate::{
     plan::{EntityRef, PlanExpr, Table},
     runtime::document::REF,
@@ -312,6 +312,7 @@ pub fn bind<'r>(
     if let PlanExpr::Call { function, args } = expr {
         if let ("first", [PlanExpr::Find { entity, filter }]) = (function.as_str(), &args[..]) {
             let records = collections.records(&entity.system, &entity.entity)?;
+            let filter = filter.as_deref().map(|f| fold_invariants(f, env));
             let mut first = None;
             for record in records {
                 if keeps(filter.as_deref(), record, env)? {
@@ -962,6 +963,8 @@ fn find(
     first_only: bool,
 ) -> Result<Vec<Value>, EvalError> {
     let records = env.collections.records(&entity.system, &entity.entity)?;
+    let filter = filter.map(|f| fold_invariants(f, env));
+    let filter = filter.as_deref();
     let mut found = Vec::new();
     for record in records {
         if keeps(filter, record, env)? {

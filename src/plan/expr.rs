@@ -6,7 +6,7 @@ use super::EntityRef;
 use crate::syntax::ast::{BinaryOp, Literal, UnaryOp};
 
 /// A resolved expression.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PlanExpr {
     /// A literal.

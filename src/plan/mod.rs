@@ -58,7 +58,7 @@ pub struct System {
 }
 
 /// `system.Entity`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EntityRef {
     /// System alias.
     pub system: String,
