@@ -4,7 +4,10 @@ use std::{fmt, sync::Arc};
 
 use indexmap::IndexMap;
 
-use crate::connector::{profile::FieldType, Field};
+use crate::connector::{
+    profile::{FieldType, Fields},
+    Field,
+};
 
 /// A type of a value in a rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,7 +121,7 @@ impl Type {
     }
 }
 
-fn record_fields(fields: &IndexMap<String, Field>) -> IndexMap<String, Type> {
+fn record_fields(fields: &Fields) -> IndexMap<String, Type> {
     fields
         .iter()
         .map(|(name, f)| (name.clone(), Type::of_field(f)))

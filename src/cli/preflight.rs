@@ -26,7 +26,7 @@ use super::{
 use crate::{
     connector::{
         client::Client,
-        profile::{Field, FieldType, Operation, SignatureScheme},
+        profile::{FieldType, Fields, Operation, SignatureScheme},
         Entity,
     },
     plan::{self, EntityRef, Plan, PlanExpr, Step},
@@ -309,7 +309,7 @@ fn collect_sets<'a>(
 /// when the profile declares it a reference (records: their reference sub-fields).
 fn referenced(
     plan: &Plan,
-    fields: &indexmap::IndexMap<String, Field>,
+    fields: &Fields,
     field: &str,
     value: &PlanExpr,
     here: &str,

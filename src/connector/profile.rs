@@ -9,6 +9,11 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+/// An entity's (or a nested record's) fields by name, in the profile's order. Every document
+/// of a run is checked against these, field by field, so they hash with foldhash (seeded per
+/// process, so record keys cannot be chosen to collide) rather than the slower default.
+pub type Fields = IndexMap<String, Field, foldhash::fast::RandomState>;
+
 /// A whole connector profile.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -289,7 +294,7 @@ pub struct Entity {
     #[serde(default)]
     pub open: bool,
     /// Fields by name.
-    pub fields: IndexMap<String, Field>,
+    pub fields: Fields,
 }
 
 /// API operations.
@@ -406,7 +411,7 @@ pub struct Field {
     pub entity: Option<String>,
     /// Nested fields of a `record`, or of each item of a `list`.
     #[serde(default)]
-    pub fields: IndexMap<String, Field>,
+    pub fields: Fields,
     /// Item type of a `list` of scalars.
     #[serde(default)]
     pub item: Option<FieldType>,

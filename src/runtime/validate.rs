@@ -9,8 +9,10 @@
 use rust_decimal::Decimal;
 use serde_json::{Map, Value as Json};
 
-use crate::connector::{profile::FieldType, Entity, Field};
-use indexmap::IndexMap;
+use crate::connector::{
+    profile::{FieldType, Fields},
+    Entity, Field,
+};
 
 /// Checks `payload` for `entity`; with `creates`, the document must carry the entity's
 /// required fields itself (a write that may create the record from it). Returns the first
@@ -33,7 +35,7 @@ pub fn check_document(
 /// where it is for messages: the field it is in and, for a line, its number (from 1).
 #[derive(Clone, Copy)]
 struct Level<'a> {
-    fields: &'a IndexMap<String, Field>,
+    fields: &'a Fields,
     values: &'a Map<String, Json>,
     name: &'a str,
     item: Option<usize>,
@@ -42,16 +44,27 @@ struct Level<'a> {
 /// Checks the innermost level of `scope`; nested records and lines are pushed onto it while
 /// they are checked. Field names for messages are only formatted once a problem is found:
 /// every document of a run passes through here.
+///
+/// Required fields are checked first, in the profile's order; then each value the document
+/// carries against its declaration. A document carries far fewer fields than its entity
+/// declares, and the declarations are the cheaper map to look into.
 fn check_level<'a>(scope: &mut Vec<Level<'a>>, creates: bool) -> Result<(), String> {
     let Some(&level) = scope.last() else {
         return Ok(());
     };
-    for (name, field) in level.fields {
-        let value = level.values.get(name).filter(|v| !is_empty(v));
-        let Some(value) = value else {
-            if creates && field.required && !field.read_only {
+    if creates {
+        for (name, field) in level.fields {
+            let has_value = level.values.get(name).is_some_and(|v| !is_empty(v));
+            if field.required && !field.read_only && !has_value {
                 return Err(format!("{} is required but has no value", at(scope, name)));
             }
+        }
+    }
+    for (name, value) in level.values {
+        if is_empty(value) {
+            continue;
+        }
+        let Some(field) = level.fields.get(name.as_str()) else {
             continue;
         };
         check_value(scope, field, value, || at(scope, name))?;

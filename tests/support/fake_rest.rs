@@ -15,7 +15,7 @@ use std::{
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use indexmap::IndexMap;
 use ledgerlink::connector::profile::{
-    AuthKind, Entity, Field, FieldType, Operation, PaginationKind, Profile,
+    AuthKind, Entity, Field, FieldType, Fields, Operation, PaginationKind, Profile,
 };
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
@@ -1343,7 +1343,7 @@ fn get_path<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
 }
 
 /// Whether a (dotted) path names a field of the profile.
-fn declared(fields: &IndexMap<String, Field>, path: &str) -> bool {
+fn declared(fields: &Fields, path: &str) -> bool {
     let mut fields = fields;
     let mut segs = path.split('.').peekable();
     while let Some(seg) = segs.next() {
@@ -1369,7 +1369,7 @@ fn declared(fields: &IndexMap<String, Field>, path: &str) -> bool {
 /// first problem. Required fields are checked on create, and inside records and list items
 /// whenever those are given.
 fn validate(
-    fields: &IndexMap<String, Field>,
+    fields: &Fields,
     object: &Map<String, Value>,
     prefix: &str,
     check_required: bool,

@@ -1,11 +1,9 @@
 #![doc = include_str!("../../../docs/lints/LL401.md")]
 
-use indexmap::IndexMap;
-
 use super::Rule;
 use crate::{
     check::{context::Context, lines_field, resolve::Facts, walk},
-    connector::Field,
+    connector::profile::Fields,
     diagnostic::{codes, Code, Diagnostic},
     source::Span,
     syntax::ast::{SyncStatement, WriteKind},
@@ -106,7 +104,7 @@ impl Rule for MissingRequiredField {
 }
 
 /// Each field with whether a create must set it (required and not set by the system).
-fn required_of(fields: &IndexMap<String, Field>) -> impl Iterator<Item = (&str, bool)> {
+fn required_of(fields: &Fields) -> impl Iterator<Item = (&str, bool)> {
     fields
         .iter()
         .map(|(n, f)| (n.as_str(), f.required && !f.read_only))

@@ -26,12 +26,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
-use indexmap::IndexMap;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 use tokio::sync::OnceCell;
 
-use crate::connector::profile::{Entity, Field, FieldType, PaginationKind};
+use crate::connector::profile::{Entity, Field, FieldType, Fields, PaginationKind};
 
 use super::{error::ConnectorError, http::Req, id_text, Client};
 
@@ -447,11 +446,7 @@ pub(super) async fn check(client: &Client, state: &RpcState) -> Result<String, C
     })
 }
 
-fn encode_record(
-    fields: &IndexMap<String, Field>,
-    body: &Value,
-    update: bool,
-) -> Result<Value, ConnectorError> {
+fn encode_record(fields: &Fields, body: &Value, update: bool) -> Result<Value, ConnectorError> {
     let Value::Object(map) = body else {
         return Err(ConnectorError::permanent(
             "a Tryton record must be a JSON object",
