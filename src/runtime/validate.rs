@@ -45,21 +45,16 @@ struct Level<'a> {
 /// they are checked. Field names for messages are only formatted once a problem is found:
 /// every document of a run passes through here.
 ///
-/// Required fields are checked first, in the profile's order; then each value the document
-/// carries against its declaration. A document carries far fewer fields than its entity
-/// declares, and the declarations are the cheaper map to look into.
+/// Each value the document carries is checked against its declaration: a document carries
+/// far fewer fields than its entity declares, and the declarations are the cheaper map to
+/// look into. Required fields are counted on the way; only when some are missing are they
+/// looked for, in the profile's order, to name the first.
 fn check_level<'a>(scope: &mut Vec<Level<'a>>, creates: bool) -> Result<(), String> {
     let Some(&level) = scope.last() else {
         return Ok(());
     };
-    if creates {
-        for (name, field) in level.fields {
-            let has_value = level.values.get(name).is_some_and(|v| !is_empty(v));
-            if field.required && !field.read_only && !has_value {
-                return Err(format!("{} is required but has no value", at(scope, name)));
-            }
-        }
-    }
+    let needed = |field: &Field| creates && field.required && !field.read_only;
+    let mut required_present = 0;
     for (name, value) in level.values {
         if is_empty(value) {
             continue;
@@ -67,6 +62,9 @@ fn check_level<'a>(scope: &mut Vec<Level<'a>>, creates: bool) -> Result<(), Stri
         let Some(field) = level.fields.get(name.as_str()) else {
             continue;
         };
+        if needed(field) {
+            required_present += 1;
+        }
         check_value(scope, field, value, || at(scope, name))?;
         match (field.r#type, value) {
             (FieldType::Record, Json::Object(values)) if !field.fields.is_empty() => {
@@ -95,6 +93,13 @@ fn check_level<'a>(scope: &mut Vec<Level<'a>>, creates: bool) -> Result<(), Stri
                 }
             }
             _ => {}
+        }
+    }
+    if creates && level.fields.values().filter(|f| needed(f)).count() > required_present {
+        for (name, field) in level.fields {
+            if needed(field) && level.values.get(name).is_none_or(is_empty) {
+                return Err(format!("{} is required but has no value", at(scope, name)));
+            }
         }
     }
     Ok(())
