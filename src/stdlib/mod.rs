@@ -200,37 +200,46 @@ impl Function {
     }
 }
 
-/// Every function, sorted by name.
-pub static FUNCTIONS: &[&Function] = &[
-    &count::FUNCTION,
-    &country_code::FUNCTION,
-    &country_name::FUNCTION,
-    &date::FUNCTION,
-    &days::FUNCTION,
-    &digits::FUNCTION,
-    &first::FUNCTION,
-    &join::FUNCTION,
-    &lower::FUNCTION,
-    &max::FUNCTION,
-    &min::FUNCTION,
-    &phone::FUNCTION,
-    &replace::FUNCTION,
-    &round::FUNCTION,
-    &similar::FUNCTION,
-    &split::FUNCTION,
-    &sum::FUNCTION,
-    &today::FUNCTION,
-    &trim::FUNCTION,
-    &upper::FUNCTION,
-];
+/// Declares the functions from one list of their modules, each named as its function: the
+/// sorted list and the lookup by name, a `match` (every call in every rule expression looks
+/// its function up).
+macro_rules! functions {
+    ($($name:ident),* $(,)?) => {
+        /// Every function, sorted by name.
+        pub static FUNCTIONS: &[&Function] = &[$(&$name::FUNCTION),*];
 
-/// The function called `name`, if there is one.
-pub fn lookup(name: &str) -> Option<&'static Function> {
-    FUNCTIONS
-        .binary_search_by(|f| f.name.cmp(name))
-        .ok()
-        .map(|i| FUNCTIONS[i])
+        /// The function called `name`, if there is one.
+        pub fn lookup(name: &str) -> Option<&'static Function> {
+            match name {
+                $(stringify!($name) => Some(&$name::FUNCTION),)*
+                _ => None,
+            }
+        }
+    };
 }
+
+functions!(
+    count,
+    country_code,
+    country_name,
+    date,
+    days,
+    digits,
+    first,
+    join,
+    lower,
+    max,
+    min,
+    phone,
+    replace,
+    round,
+    similar,
+    split,
+    sum,
+    today,
+    trim,
+    upper,
+);
 
 /// The names of every function, sorted.
 pub fn names() -> impl Iterator<Item = &'static str> {
@@ -240,6 +249,17 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_function_is_found_by_its_name() {
+        for function in FUNCTIONS {
+            assert!(std::ptr::eq(
+                lookup(function.name).expect("found"),
+                *function
+            ));
+        }
+        assert!(lookup("nope").is_none());
+    }
 
     #[test]
     fn functions_are_sorted_and_unique() {
