@@ -293,6 +293,10 @@ pub struct Entity {
     /// name any field, whose type is then unknown to the checker.
     #[serde(default)]
     pub open: bool,
+    /// The fields a rule may name a record by where a `reference` field wants its id (a
+    /// unit by `symbol`, a country by `code`), tried in order; empty: only ids.
+    #[serde(default)]
+    pub found_by: Vec<String>,
     /// Fields by name.
     pub fields: Fields,
 }

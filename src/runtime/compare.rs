@@ -6,6 +6,7 @@
 use serde::Serialize;
 use serde_json::Value as Json;
 
+use super::document::REF;
 use crate::{
     connector::client::{Client, ConnectorError},
     eval::Value,
@@ -19,9 +20,61 @@ pub fn same(a: &Json, b: &Json) -> bool {
     }
 }
 
-/// Does the target's value of a field already hold what the body sends for it?
+/// Does the target's value of a field already hold what the body sends for it? Records
+/// hold the sent fields (the target adds ids and computed fields of its own); lists hold
+/// as many items, each holding the sent item at the same place.
 pub fn holds(current: Option<&Json>, sent: &Json) -> bool {
-    current.is_some_and(|r| same(r, sent) || (r.is_array() && sent.is_array() && r == sent))
+    match (current, sent) {
+        (Some(Json::Array(have)), Json::Array(want)) => {
+            have.len() == want.len() && have.iter().zip(want).all(|(h, w)| holds(Some(h), w))
+        }
+        (Some(have @ Json::Object(_)), Json::Object(_)) if sent.get(REF).is_none() => {
+            contains(have, sent)
+        }
+        (Some(have), _) => same(have, sent),
+        (None, _) => false,
+    }
+}
+
+/// What an update of `record` sends: the fields of `body` the record does not hold. A list
+/// item without an `id` takes the `id` of the record's item at the same place, so a changed
+/// address is written over the one the record has rather than added beside it; items past
+/// the record's are new.
+pub fn update_patch(record: &Json, body: &Json) -> Json {
+    let Some(fields) = body.as_object() else {
+        return body.clone();
+    };
+    let mut patch = serde_json::Map::new();
+    for (field, sent) in fields {
+        let current = record.get(field);
+        if holds(current, sent) {
+            continue;
+        }
+        let value = match (current, sent) {
+            (Some(Json::Array(have)), Json::Array(want)) => Json::Array(
+                want.iter()
+                    .enumerate()
+                    .map(|(i, item)| with_id_of(have.get(i), item))
+                    .collect(),
+            ),
+            _ => sent.clone(),
+        };
+        patch.insert(field.clone(), value);
+    }
+    Json::Object(patch)
+}
+
+/// `item`, with the `id` of `existing` when it has none of its own.
+fn with_id_of(existing: Option<&Json>, item: &Json) -> Json {
+    let (Some(id), Json::Object(fields)) = (existing.and_then(|e| e.get("id")), item) else {
+        return item.clone();
+    };
+    if fields.contains_key("id") || id.is_null() {
+        return item.clone();
+    }
+    let mut fields = fields.clone();
+    fields.insert("id".into(), id.clone());
+    Json::Object(fields)
 }
 
 /// Does the target's record already hold every field of the body? Then an upsert has

@@ -20,8 +20,9 @@ use std::{
 use serde_json::{Map, Value as Json};
 
 use super::{
-    compare::{contains, find},
+    compare::{contains, find, update_patch},
     document::{resolve_references, REF},
+    names::{names_records, Names},
     RunReport, RuntimeError,
 };
 use crate::{
@@ -60,12 +61,14 @@ pub async fn deliver(
     sources: &HashSet<(String, String)>,
     report: &mut RunReport,
 ) -> Result<(), RuntimeError> {
+    let names = Names::default();
     let to = Delivery {
         store,
         clients,
         project,
         sink,
         sources,
+        names: &names,
     };
     loop {
         let mut progress = false;
@@ -143,10 +146,13 @@ async fn deliver_group(
     for (index, intent) in group.iter().enumerate() {
         let payload = resolve_references(&intent.payload, &|_| None);
         match (clients.get(&intent.system), payload) {
-            (Some(client), Some(payload)) => {
+            (Some(client), Some(payload))
+                if sink || !names_records(client, &intent.entity, &intent.payload) =>
+            {
                 ready.push((index, client, without_markers(&payload, sink)));
             }
-            // No such system, or a reference to resolve: the one-at-a-time path says why.
+            // No such system, or a reference or a name to resolve: the one-at-a-time path
+            // says why.
             _ => outcomes[index] = Some(deliver_one(to, intent).await?),
         }
     }
@@ -255,6 +261,8 @@ struct Delivery<'a> {
     project: &'a str,
     sink: bool,
     sources: &'a HashSet<(String, String)>,
+    /// Records named in reference fields, looked up once per delivery.
+    names: &'a Names,
 }
 
 /// Echo suppression: when a write lands in an entity the flows read, the record's snapshot
@@ -347,15 +355,6 @@ async fn deliver_one(to: &Delivery<'_>, intent: &Intent) -> Result<Delivered, Ru
             _ => return Ok(Delivered::Waiting),
         }
     }
-    let Some(mut payload) = resolve_references(&intent.payload, &|key| ids.get(key).cloned())
-    else {
-        return Ok(Delivered::Waiting);
-    };
-    match resolve_credit(store, project, intent, &mut payload).await? {
-        Credited::Ready => {}
-        Credited::Waiting => return Ok(Delivered::Waiting),
-        Credited::Nothing(reason) => return fail(store, project, intent, &reason).await,
-    }
     let Some(client) = clients.get(&intent.system) else {
         return fail(
             store,
@@ -365,6 +364,30 @@ async fn deliver_one(to: &Delivery<'_>, intent: &Intent) -> Result<Delivered, Ru
         )
         .await;
     };
+    // Names first: a document reference is an object until the ledger's id replaces it,
+    // and an id is never taken for a name. A sink keeps names as the rules wrote them: it
+    // holds no records to name.
+    let mut named = intent.payload.clone();
+    let resolved = if sink {
+        Ok(())
+    } else {
+        to.names.resolve(client, &intent.entity, &mut named).await
+    };
+    match resolved {
+        Ok(()) => {}
+        Err(err) if err.kind == ConnectorErrorKind::Transient => {
+            return retry_later(store, project, intent, &err).await;
+        }
+        Err(err) => return fail(store, project, intent, &err.message).await,
+    }
+    let Some(mut payload) = resolve_references(&named, &|key| ids.get(key).cloned()) else {
+        return Ok(Delivered::Waiting);
+    };
+    match resolve_credit(store, project, intent, &mut payload).await? {
+        Credited::Ready => {}
+        Credited::Waiting => return Ok(Delivered::Waiting),
+        Credited::Nothing(reason) => return fail(store, project, intent, &reason).await,
+    }
     let body = without_markers(&payload, sink);
     match send(store, client, intent, &body).await {
         Ok((id, record)) => {
@@ -385,17 +408,27 @@ async fn deliver_one(to: &Delivery<'_>, intent: &Intent) -> Result<Delivered, Ru
             Ok(Delivered::Done)
         }
         Err(err) if err.kind == ConnectorErrorKind::Transient => {
-            let message = format!(
-                "{} {}.{} will be retried: {}",
-                intent.operation, intent.system, intent.entity, err.message
-            );
-            store
-                .log(&event(project, intent, EventKind::Info, message, None))
-                .await?;
-            Ok(Delivered::Retry)
+            retry_later(store, project, intent, &err).await
         }
         Err(err) => fail(store, project, intent, &err.message).await,
     }
+}
+
+/// A transient error: logged, and the intent left open for the next run.
+async fn retry_later(
+    store: &Store,
+    project: &str,
+    intent: &Intent,
+    err: &ConnectorError,
+) -> Result<Delivered, RuntimeError> {
+    let message = format!(
+        "{} {}.{} will be retried: {}",
+        intent.operation, intent.system, intent.entity, err.message
+    );
+    store
+        .log(&event(project, intent, EventKind::Info, message, None))
+        .await?;
+    Ok(Delivered::Retry)
 }
 
 /// Finds, creates or updates the intent's record; returns its id and the target's record.
@@ -424,7 +457,11 @@ async fn send(
     if let Some(record) = found {
         let id = client.id_of(entity, &record).unwrap_or_default();
         if intent.operation == "upsert" && !contains(&record, body) {
-            let updated = client.update(entity, &id, body).await?;
+            // Only what changed: a target may refuse writing a field at all once set (a
+            // Tryton party's code), even to the value it has.
+            let updated = client
+                .update(entity, &id, &update_patch(&record, body))
+                .await?;
             return Ok((id, updated));
         }
         return Ok((id, record));

@@ -11,6 +11,7 @@ pub mod deliver;
 pub mod document;
 pub mod dry_run;
 pub mod flow;
+pub mod names;
 pub mod record;
 pub mod replay;
 pub mod source;

@@ -1,0 +1,362 @@
+//! Scenario A end to end against a real Tryton 8.2 (`scripts/tryton`, which the test command
+//! starts; the test needs `TRYTON_URL`, `TRYTON_DB`, `TRYTON_USER` and `TRYTON_PASSWORD`):
+//! the kitchen-quotes example run by the binary, then read back from Tryton over its own
+//! JSON-RPC — parties, projects, sale orders, lines and their amounts to the øre.
+//!
+//! Every run of the test command starts Tryton on a fresh copy of its template database; the
+//! test still names everything it creates after the run (quote and customer numbers get a
+//! per-test prefix), so the two line modes and a re-run of the test command never meet.
+
+mod support;
+
+use std::{path::Path, process::Command, str::FromStr};
+
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use support::{json_output, ledgerlink_bin, temp_project};
+
+/// The Tryton server the test command started, or `None` outside it.
+fn tryton() -> Option<Tryton> {
+    Some(Tryton {
+        url: std::env::var("TRYTON_URL").ok()?,
+        database: std::env::var("TRYTON_DB").ok()?,
+        user: std::env::var("TRYTON_USER").ok()?,
+        password: std::env::var("TRYTON_PASSWORD").ok()?,
+    })
+}
+
+struct Tryton {
+    url: String,
+    database: String,
+    user: String,
+    password: String,
+}
+
+/// A logged-in JSON-RPC session, independent of ledgerlink's client (plain HTTP + JSON).
+struct Session {
+    endpoint: String,
+    authorization: String,
+    context: Value,
+    http: reqwest::Client,
+}
+
+impl Tryton {
+    async fn login(&self) -> Session {
+        let http = reqwest::Client::new();
+        let endpoint = format!("{}/{}/rpc/", self.url, self.database);
+        let answer: Value = http
+            .post(&endpoint)
+            .json(&json!({"method": "common.db.login", "params": [self.user, {"password": self.password}, "en"], "id": 1}))
+            .send()
+            .await
+            .expect("login request")
+            .json()
+            .await
+            .expect("login answer");
+        let user = answer["result"][0].as_i64().expect("user id");
+        let session = answer["result"][1].as_str().expect("session");
+        let token = format!("{}:{user}:{session}", self.user);
+        use base64::Engine;
+        let mut session = Session {
+            endpoint,
+            authorization: format!(
+                "Session {}",
+                base64::engine::general_purpose::STANDARD.encode(token)
+            ),
+            context: json!({}),
+            http,
+        };
+        let preferences = session
+            .call("model.res.user.get_preferences", json!([true, {}]))
+            .await;
+        session.context = json!({
+            "company": preferences["company"],
+            "companies": preferences["companies"],
+            "language": "en",
+        });
+        session
+    }
+}
+
+impl Session {
+    async fn call(&self, method: &str, params: Value) -> Value {
+        let answer: Value = self
+            .http
+            .post(&self.endpoint)
+            .header("Authorization", &self.authorization)
+            .json(&json!({"method": method, "params": params, "id": 2}))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("JSON answer");
+        assert!(answer.get("error").is_none(), "{method}: {answer}");
+        answer["result"].clone()
+    }
+
+    /// `search_read` of `model` with a domain, ordered by id.
+    async fn read(&self, model: &str, domain: Value, fields: &[&str]) -> Vec<Value> {
+        let params = json!([domain, 0, null, [["id", "ASC"]], fields, self.context]);
+        let found = self
+            .call(&format!("model.{model}.search_read"), params)
+            .await;
+        found.as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// A Tryton `Decimal` (`{"__class__": "Decimal", "decimal": "…"}`) as an exact decimal.
+fn decimal(value: &Value) -> Decimal {
+    let text = value["decimal"].as_str().expect("a Tryton Decimal");
+    Decimal::from_str(text).expect("decimal")
+}
+
+/// The kitchen-quotes example pointed at Tryton, its quotes and customers renumbered with
+/// `prefix` and its line mode set.
+fn project(prefix: &str, line_mode: &str) -> tempfile::TempDir {
+    let project = temp_project("kitchen-quotes");
+    let quotes_path = project.path().join("fixtures/winner/Quote.json");
+    let mut quotes: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&quotes_path).expect("quotes"))
+            .expect("quotes JSON");
+    for quote in &mut quotes {
+        let number = format!("{prefix}{}", quote["Number"].as_str().expect("number"));
+        quote["Number"] = json!(number);
+        let project_number = format!("{prefix}{}", quote["ProjectNumber"].as_str().expect("p"));
+        quote["ProjectNumber"] = json!(project_number);
+        let customer = format!(
+            "{prefix}{}",
+            quote["Customer"]["Number"].as_str().expect("c")
+        );
+        quote["Customer"]["Number"] = json!(customer);
+    }
+    write_json(&quotes_path, &Value::Array(quotes));
+    let config_path = project.path().join("ledgerlink.yaml");
+    let config = std::fs::read_to_string(&config_path).expect("ledgerlink.yaml");
+    let config = config.replace("line_mode: grouped", &format!("line_mode: {line_mode}"));
+    std::fs::write(&config_path, config).expect("write ledgerlink.yaml");
+    project
+}
+
+fn write_json(path: &Path, value: &Value) {
+    std::fs::write(path, serde_json::to_string_pretty(value).expect("JSON")).expect("write");
+}
+
+/// Runs the project once against Tryton; returns the JSON summary.
+fn run(project: &Path, tryton: &Tryton) -> Value {
+    let output = Command::new(ledgerlink_bin())
+        .args(["run", "--once", "--format", "json", "--today", "2026-03-10"])
+        .arg(project)
+        .env("LEDGERLINK_ENDPOINT_ACC", &tryton.url)
+        .env("TRYTON_USER", &tryton.user)
+        .env("TRYTON_PASSWORD", &tryton.password)
+        .output()
+        .expect("ledgerlink runs");
+    assert!(
+        output.status.success(),
+        "run failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    json_output(&output)
+}
+
+/// A count of the run's summary (`delivered`, `failed`).
+fn count(summary: &Value, what: &str) -> u64 {
+    summary["report"][what]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {what} count in {summary}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kitchen_quotes_against_tryton() {
+    let Some(tryton) = tryton() else {
+        eprintln!("TRYTON_URL is not set: the test command starts Tryton (scripts/tryton)");
+        return;
+    };
+    let session = tryton.login().await;
+    grouped_mode(&tryton, &session).await;
+    summary_mode(&tryton, &session).await;
+}
+
+/// Grouped lines: party, project, two sales per quote of exactly 20 % / 80 %, lines per
+/// product group that reconcile over both sales; nothing new on a second run; a new quote
+/// with the customer's new address updates the party's address.
+async fn grouped_mode(tryton: &Tryton, session: &Session) {
+    let project = project("G", "grouped");
+    let first = run(project.path(), tryton);
+    assert_eq!(count(&first, "failed"), 0, "{first:#}");
+
+    // The existing-or-new customer became a party with its address, e-mail and phone.
+    let parties = session
+        .read(
+            "party.party",
+            json!([["code", "=", "GK-10442"]]),
+            &["name", "email", "phone", "addresses"],
+        )
+        .await;
+    assert_eq!(parties.len(), 1, "{parties:?}");
+    let party = &parties[0];
+    assert_eq!(party["name"], "Nordby Eiendom AS");
+    assert_eq!(party["email"], "post@nordbyeiendom.no");
+    assert_eq!(party["phone"], "+4761254090");
+    let party_id = party["id"].clone();
+    let addresses = session
+        .read(
+            "party.address",
+            json!([["party", "=", party_id]]),
+            &["street", "postal_code", "city", "country.code"],
+        )
+        .await;
+    assert_eq!(addresses.len(), 1, "{addresses:?}");
+    assert_eq!(addresses[0]["street"], "Storgata 12");
+    assert_eq!(addresses[0]["city"], "Lillehammer");
+    assert_eq!(addresses[0]["country."]["code"], "NO");
+
+    // The project, linked to the party.
+    let projects = session
+        .read(
+            "project.work",
+            json!([["name", "like", "GP-2026-031 %"]]),
+            &["name", "party", "type", "comment"],
+        )
+        .await;
+    assert_eq!(projects.len(), 1, "{projects:?}");
+    assert_eq!(projects[0]["party"], party_id);
+    assert_eq!(projects[0]["type"], "project");
+    assert_eq!(projects[0]["comment"], "Winner tilbud GT-2026-0147");
+
+    // Two sales of exactly 20 % and 80 % of 104 705.73, to the øre.
+    let sales = session
+        .read(
+            "sale.sale",
+            json!([["reference", "like", "winner:GT-2026-0147:%"]]),
+            &[
+                "reference",
+                "party",
+                "total_amount",
+                "description",
+                "state",
+                "lines",
+            ],
+        )
+        .await;
+    assert_eq!(sales.len(), 2, "{sales:?}");
+    let totals: Vec<Decimal> = sales.iter().map(|s| decimal(&s["total_amount"])).collect();
+    assert_eq!(totals, [Decimal::new(2094114, 2), Decimal::new(8376459, 2)]);
+    assert_eq!(totals[0] + totals[1], Decimal::new(10470573, 2));
+    for (sale, label) in sales.iter().zip(["Forskudd", "Ved levering"]) {
+        assert_eq!(sale["party"], party_id);
+        assert_eq!(sale["state"], "draft");
+        assert!(
+            sale["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("GP-2026-031") && d.ends_with(label)),
+            "{sale}"
+        );
+    }
+
+    // Lines per product group: each group's lines over both sales sum to the group's total in
+    // the quote, the negative discount group included.
+    let lines = session
+        .read(
+            "sale.line",
+            json!([["sale.reference", "like", "winner:GT-2026-0147:%"]]),
+            &["product.code", "amount", "quantity"],
+        )
+        .await;
+    assert_eq!(lines.len(), 10, "{lines:?}");
+    let quote: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.path().join("fixtures/winner/Quote.json"))
+            .expect("quotes"),
+    )
+    .expect("JSON");
+    let quote = &quote[0];
+    for group in ["SKAP", "BENK", "HVIT", "MONT", "RAB"] {
+        let expected: Decimal = quote["Lines"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .filter(|l| l["ProductGroup"] == group)
+            .map(|l| Decimal::from_str(l["Amount"].as_str().expect("amount")).expect("decimal"))
+            .sum();
+        let got: Decimal = lines
+            .iter()
+            .filter(|l| l["product."]["code"] == group)
+            .map(|l| decimal(&l["amount"]))
+            .sum();
+        assert_eq!(got, expected, "group {group}");
+    }
+
+    // Nothing new on a second run.
+    let sales_before = session.read("sale.sale", json!([]), &["id"]).await.len();
+    let second = run(project.path(), tryton);
+    assert_eq!(count(&second, "delivered"), 0, "{second:#}");
+    let sales_after = session.read("sale.sale", json!([]), &["id"]).await.len();
+    assert_eq!(sales_after, sales_before);
+
+    // A new accepted quote from the same customer, who has moved: the party's one address is
+    // updated, not joined by a second.
+    let quotes_path = project.path().join("fixtures/winner/Quote.json");
+    let mut quotes: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&quotes_path).expect("quotes"))
+            .expect("JSON");
+    let mut moved = quotes[0].clone();
+    moved["Number"] = json!("GT-2026-0190");
+    moved["ProjectNumber"] = json!("GP-2026-040");
+    moved["Customer"]["Address"]["Street"] = json!("Kirkegata 3");
+    quotes.push(moved);
+    write_json(&quotes_path, &Value::Array(quotes));
+    let third = run(project.path(), tryton);
+    assert_eq!(count(&third, "failed"), 0, "{third:#}");
+    let addresses = session
+        .read(
+            "party.address",
+            json!([["party", "=", party_id]]),
+            &["street"],
+        )
+        .await;
+    assert_eq!(addresses.len(), 1, "{addresses:?}");
+    assert_eq!(addresses[0]["street"], "Kirkegata 3");
+    let new_sales = session
+        .read(
+            "sale.sale",
+            json!([["reference", "like", "winner:GT-2026-0190:%"]]),
+            &["total_amount"],
+        )
+        .await;
+    assert_eq!(new_sales.len(), 2, "{new_sales:?}");
+}
+
+/// Summary lines: one line per sale, the summary product, quantity 1, the part's amount.
+async fn summary_mode(tryton: &Tryton, session: &Session) {
+    let project = project("S", "summary");
+    let report = run(project.path(), tryton);
+    assert_eq!(count(&report, "failed"), 0, "{report:#}");
+    let lines = session
+        .read(
+            "sale.line",
+            json!([["sale.reference", "like", "winner:ST-2026-0152:%"]]),
+            &[
+                "product.code",
+                "quantity",
+                "amount",
+                "description",
+                "sale.reference",
+            ],
+        )
+        .await;
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let amounts: Vec<Decimal> = lines.iter().map(|l| decimal(&l["amount"])).collect();
+    assert_eq!(amounts, [Decimal::new(200000, 2), Decimal::new(800001, 2)]);
+    for line in &lines {
+        assert_eq!(line["product."]["code"], "9000");
+        assert_eq!(line["quantity"], 1.0);
+        assert!(
+            line["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("ST-2026-0152")),
+            "{line}"
+        );
+    }
+}
