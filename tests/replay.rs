@@ -205,8 +205,8 @@ fn a_rule_change_fails_with_a_field_diff_until_updated() {
     // The consultant changes a mapped field and the payment plan.
     edit(
         &project.path().join("rules/quotes.rules"),
-        "    name = winner.Quote.ProjectName",
-        "    name = upper(winner.Quote.ProjectName)",
+        "    comment = \"Winner tilbud {winner.Quote.Number}\"",
+        "    comment = upper(\"Winner tilbud {winner.Quote.Number}\")",
     );
     edit(
         &project.path().join("ledgerlink.yaml"),
@@ -224,7 +224,7 @@ fn a_rule_change_fails_with_a_field_diff_until_updated() {
     );
     assert!(
         stdout.contains(
-            "payload.name: \"Kjøkken Bjørnstad, Vårveien 7\" → \"KJØKKEN BJØRNSTAD, VÅRVEIEN 7\""
+            "payload.comment: \"Winner tilbud T-2026-0152\" → \"WINNER TILBUD T-2026-0152\""
         ),
         "{stdout}"
     );
@@ -254,7 +254,7 @@ fn a_rule_change_fails_with_a_field_diff_until_updated() {
         })
         .collect();
     assert!(
-        changed.contains(&("acc.Project", "payload.name")),
+        changed.contains(&("acc.Project", "payload.comment")),
         "{changed:?}"
     );
     assert!(

@@ -265,4 +265,43 @@ mod tests {
         let all = json!({"all": [{"field": "a", "value": 1}, {"field": "b", "value": 2}]});
         assert_eq!(lookup_keys(&all).len(), 2);
     }
+
+    #[test]
+    fn an_update_sends_what_changed_and_writes_list_items_over_the_records() {
+        let record = json!({
+            "id": 2, "code": "K-10442", "name": "Nordby",
+            "addresses": [{"id": 7, "street": "Storgata 12", "city": "Lillehammer"}],
+        });
+        let body = json!({
+            "code": "K-10442", "name": "Nordby",
+            "addresses": [
+                {"street": "Kirkegata 3", "city": "Lillehammer"},
+                {"street": "Lagerveien 1", "city": "Hamar"},
+            ],
+        });
+        assert_eq!(
+            update_patch(&record, &body),
+            json!({"addresses": [
+                {"id": 7, "street": "Kirkegata 3", "city": "Lillehammer"},
+                {"street": "Lagerveien 1", "city": "Hamar"},
+            ]})
+        );
+    }
+
+    #[test]
+    fn a_record_with_ids_and_computed_fields_of_its_own_holds_what_was_sent() {
+        let record = json!({"addresses": [{"id": 7, "street": "Storgata 12", "full": "…"}]});
+        assert!(contains(
+            &record,
+            &json!({"addresses": [{"street": "Storgata 12"}]})
+        ));
+        assert!(!contains(
+            &record,
+            &json!({"addresses": [{"street": "Storgata 12"}, {"street": "Nytt 1"}]})
+        ));
+        assert_eq!(
+            update_patch(&record, &json!({"addresses": [{"street": "Storgata 12"}]})),
+            json!({})
+        );
+    }
 }
