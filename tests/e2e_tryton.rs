@@ -116,9 +116,7 @@ fn decimal(value: &Value) -> Decimal {
 fn project(prefix: &str, line_mode: &str) -> tempfile::TempDir {
     let project = temp_project("kitchen-quotes");
     let quotes_path = project.path().join("fixtures/winner/Quote.json");
-    let mut quotes: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(&quotes_path).expect("quotes"))
-            .expect("quotes JSON");
+    let mut quotes = read_quotes(&quotes_path);
     for quote in &mut quotes {
         let number = format!("{prefix}{}", quote["Number"].as_str().expect("number"));
         quote["Number"] = json!(number);
@@ -136,6 +134,10 @@ fn project(prefix: &str, line_mode: &str) -> tempfile::TempDir {
     let config = config.replace("line_mode: grouped", &format!("line_mode: {line_mode}"));
     std::fs::write(&config_path, config).expect("write ledgerlink.yaml");
     project
+}
+
+fn read_quotes(path: &Path) -> Vec<Value> {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("quotes")).expect("quotes JSON")
 }
 
 fn write_json(path: &Path, value: &Value) {
@@ -292,12 +294,8 @@ async fn grouped_mode(tryton: &Tryton, session: &Session, prefix: &str) {
         )
         .await;
     assert_eq!(lines.len(), 10, "{lines:?}");
-    let quote: Value = serde_json::from_str(
-        &std::fs::read_to_string(project.path().join("fixtures/winner/Quote.json"))
-            .expect("quotes"),
-    )
-    .expect("JSON");
-    let quote = &quote[0];
+    let quotes = read_quotes(&project.path().join("fixtures/winner/Quote.json"));
+    let quote = &quotes[0];
     for group in ["SKAP", "BENK", "HVIT", "MONT", "RAB"] {
         let expected: Decimal = quote["Lines"]
             .as_array()
@@ -328,9 +326,7 @@ async fn grouped_mode(tryton: &Tryton, session: &Session, prefix: &str) {
     // A new accepted quote from the same customer, who has moved: the party's one address is
     // updated, not joined by a second.
     let quotes_path = project.path().join("fixtures/winner/Quote.json");
-    let mut quotes: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(&quotes_path).expect("quotes"))
-            .expect("JSON");
+    let mut quotes = read_quotes(&quotes_path);
     let mut moved = quotes[0].clone();
     moved["Number"] = json!(format!("{prefix}T-2026-0190"));
     moved["ProjectNumber"] = json!(format!("{prefix}P-2026-040"));
@@ -364,9 +360,7 @@ async fn grouped_mode(tryton: &Tryton, session: &Session, prefix: &str) {
 async fn summary_mode(tryton: &Tryton, session: &Session, prefix: &str) {
     let project = project(prefix, "summary");
     let quotes_path = project.path().join("fixtures/winner/Quote.json");
-    let mut quotes: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(&quotes_path).expect("quotes"))
-            .expect("JSON");
+    let mut quotes = read_quotes(&quotes_path);
     let unknown = quotes
         .iter_mut()
         .find(|q| q["Number"] == format!("{prefix}T-2026-0152"))
