@@ -10,8 +10,9 @@
 //! by the ledger, not here.
 //!
 //! A name that finds nothing, or more than one record, is a permanent error for that document
-//! (a dead letter naming the entity, the fields and the text); the answers are kept for the
-//! rest of the delivery, so a unit named on every line costs one search per run.
+//! (a dead letter naming the entity, the fields and the text). The ids found are kept for the
+//! rest of the delivery, so a unit named on every line costs one search per run; a name that
+//! found nothing is searched again, since a later document of the run may create its record.
 
 use std::{collections::HashMap, sync::Mutex};
 
@@ -22,9 +23,8 @@ use crate::connector::{
     profile::{FieldType, Fields},
 };
 
-/// Answers to names already looked up in this delivery, by `(system, entity, text)`: the
-/// id, or why there is none.
-type Answers = HashMap<(String, String, String), Result<Json, String>>;
+/// The ids of names already found in this delivery, by `(system, entity, text)`.
+type Answers = HashMap<(String, String, String), Json>;
 
 /// The named records of one delivery.
 #[derive(Default)]
@@ -76,12 +76,14 @@ impl Names {
             name.entity.clone(),
             name.text.clone(),
         );
-        if let Some(known) = self.lock().get(&key) {
-            return known.clone().map_err(ConnectorError::permanent);
+        if let Some(id) = self.lock().get(&key) {
+            return Ok(id.clone());
         }
-        let answer = search(client, name).await?;
-        self.lock().insert(key, answer.clone());
-        answer.map_err(ConnectorError::permanent)
+        let id = search(client, name)
+            .await?
+            .map_err(ConnectorError::permanent)?;
+        self.lock().insert(key, id.clone());
+        Ok(id)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Answers> {
