@@ -204,11 +204,7 @@ async fn deliver_group(
                 outcomes[*index] = Some(Delivered::Done);
             }
             Err(err) if err.kind == ConnectorErrorKind::Transient => {
-                let message = format!(
-                    "{} {}.{} will be retried: {}",
-                    intent.operation, intent.system, intent.entity, err.message
-                );
-                events.push(event(project, intent, EventKind::Info, message, None));
+                events.push(retry_event(project, intent, &err));
                 outcomes[*index] = Some(Delivered::Retry);
             }
             Err(err) => failures.push((*index, err.message)),
@@ -421,14 +417,17 @@ async fn retry_later(
     intent: &Intent,
     err: &ConnectorError,
 ) -> Result<Delivered, RuntimeError> {
+    store.log(&retry_event(project, intent, err)).await?;
+    Ok(Delivered::Retry)
+}
+
+/// The export-log event of an intent left for the next run after a transient error.
+fn retry_event(project: &str, intent: &Intent, err: &ConnectorError) -> NewEvent {
     let message = format!(
         "{} {}.{} will be retried: {}",
         intent.operation, intent.system, intent.entity, err.message
     );
-    store
-        .log(&event(project, intent, EventKind::Info, message, None))
-        .await?;
-    Ok(Delivered::Retry)
+    event(project, intent, EventKind::Info, message, None)
 }
 
 /// Finds, creates or updates the intent's record; returns its id and the target's record.

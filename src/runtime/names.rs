@@ -209,12 +209,17 @@ fn collect(fields: &Fields, payload: &mut Json, client: &Client) -> Vec<Named> {
     named
 }
 
-/// Whether `payload`, a document for `entity` of `client`'s system, names any record.
+/// Whether `payload`, a document for `entity` of `client`'s system, names any record. The
+/// payload is only copied (to walk it) when the profile lets some entity be named at all:
+/// most profiles do not, and this runs for every create sent together with others.
 pub fn names_records(client: &Client, entity: &str, payload: &Json) -> bool {
     let profile = client.profile();
     let Some(spec) = profile.entities.get(entity) else {
         return false;
     };
+    if profile.entities.values().all(|e| e.found_by.is_empty()) {
+        return false;
+    }
     !collect(&spec.fields, &mut payload.clone(), client).is_empty()
 }
 
