@@ -11,6 +11,7 @@ mod error;
 mod invariant;
 pub mod operator;
 pub mod record;
+pub mod shares;
 pub mod split;
 mod value;
 

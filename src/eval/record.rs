@@ -47,7 +47,9 @@ use chrono::NaiveDate;
 use indexmap::IndexMap;
 use rust_decimal::{prelude::ToPrimitive, Decimal, RoundingStrategy};
 
-use super::{invariant::fold_invariants, operator, EvalError, EvalErrorKind, Value};
+use super::{
+    invariant::fold_invariants, operator, shares::PartShares, EvalError, EvalErrorKind, Value,
+};
 use crate::{
     plan::{EntityRef, PlanExpr, Table},
     runtime::document::REF,
@@ -59,6 +61,10 @@ use crate::{
 /// holds its currency's minor-unit scale. It starts with a control character, so no rule
 /// can write it and no JSON record is likely to carry it.
 pub const PART_SCALE_FIELD: &str = "\u{1}part_scale";
+
+/// The hidden field of a split part naming its split, so that [`Env::shares`] answers only
+/// the parts of the split it was computed for.
+pub const PART_SPLIT_FIELD: &str = "\u{1}part_split";
 
 /// The records of other entities, searched by `find` and `exists`.
 pub trait Collections {
@@ -135,6 +141,9 @@ pub struct Env<'a> {
     pub collections: &'a dyn Collections,
     /// The record's last snapshot, for `becomes` and `changed`; `None` when it is new.
     pub previous: Option<&'a serde_json::Value>,
+    /// The controlled-rounding cells `part.share(…)` answers with inside a split; `None`
+    /// rounds every share on its own.
+    pub shares: Option<&'a PartShares>,
 }
 
 impl<'a> Env<'a> {
@@ -156,6 +165,7 @@ impl<'a> Env<'a> {
             today,
             collections,
             previous: None,
+            shares: None,
         }
     }
 }
@@ -392,13 +402,15 @@ pub fn truthy(expr: &PlanExpr, env: &Env) -> Result<bool, EvalError> {
 /// The value the split binds as its part variable: `amount`, `label`, `index` (from 1) and
 /// `share` (a percentage), plus the hidden [`PART_SCALE_FIELD`] holding `scale`, the
 /// currency's decimals, which makes `part.share(x)` available: `x × share` rounded to
-/// `scale` decimals **half away from zero**.
+/// `scale` decimals **half away from zero**, or the cell [`Env::shares`] holds for `x` when
+/// they are the shares of split number `split` (see [`PartShares`]).
 pub fn part_value(
     amount: Decimal,
     label: Value,
     index: usize,
     share: Decimal,
     scale: u32,
+    split: u32,
 ) -> Value {
     let fields: IndexMap<String, Value> = [
         ("amount".to_string(), Value::Number(amount)),
@@ -408,6 +420,10 @@ pub fn part_value(
         (
             PART_SCALE_FIELD.to_string(),
             Value::Number(Decimal::from(scale)),
+        ),
+        (
+            PART_SPLIT_FIELD.to_string(),
+            Value::Number(Decimal::from(split)),
         ),
     ]
     .into_iter()
@@ -761,10 +777,11 @@ fn reads_as_number(value: &Value) -> bool {
     }
 }
 
-/// `part.share(x)`: `x × share`, rounded to the part's minor unit **half away from zero**
-/// (commercial rounding). This is the simple per-line rounding: the lines of one group over
-/// all parts can then miss the group amount by a minor unit per part; the runtime's grouped
-/// mode reconciles them with [`super::split::split_table`] (controlled rounding) instead.
+/// `part.share(x)`: inside a split run by the runtime, the cell of the controlled-rounding
+/// table for `x` ([`Env::shares`]), so that every part's shares sum to the part amount and
+/// every amount's shares over the parts sum to the amount. Otherwise (a probe, an amount the
+/// table lacks, an evaluation without a table) `x × share` rounded to the part's minor unit
+/// **half away from zero** (commercial rounding), each line on its own.
 fn call_method(
     receiver: &Value,
     method: &str,
@@ -777,20 +794,28 @@ fn call_method(
             format!("there is no method `{method}`; a split part has `share(amount)`"),
         ));
     }
-    let scale = match receiver {
-        Value::Record(fields) => match (fields.get(PART_SCALE_FIELD), fields.get("share")) {
-            (Some(Value::Number(scale)), Some(Value::Percent(share))) => {
+    let part = match receiver {
+        Value::Record(fields) => match (
+            fields.get(PART_SCALE_FIELD),
+            fields.get("share"),
+            fields.get(PART_SPLIT_FIELD),
+        ) {
+            (Some(Value::Number(scale)), Some(Value::Percent(share)), split) => {
                 let scale = scale
                     .to_u32()
                     .filter(|s| *s <= 28)
                     .ok_or_else(|| EvalError::bad_argument("a split part has a bad scale"))?;
-                Some((scale, *share))
+                let split = match split {
+                    Some(Value::Number(n)) => n.to_u32(),
+                    _ => None,
+                };
+                Some((scale, *share, split))
             }
             _ => None,
         },
         _ => None,
     };
-    let Some((scale, share)) = scale else {
+    let Some((scale, share, split)) = part else {
         return Err(EvalError::type_mismatch(format!(
             "`share(…)` is a method of a split part, found {}",
             receiver.type_name()
@@ -817,6 +842,11 @@ fn call_method(
             )))
         }
     };
+    if let (Some(shares), Some(split)) = (env.shares, split) {
+        if let Some(cell) = shares.take(split, amount) {
+            return Ok(Value::Number(cell));
+        }
+    }
     let exact = amount
         .checked_mul(share)
         .and_then(|x| x.checked_div(Decimal::ONE_HUNDRED))

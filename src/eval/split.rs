@@ -102,7 +102,14 @@ pub fn split_amount_by_weights(
     scale: u32,
 ) -> Result<Vec<Decimal>, SplitError> {
     let plan = Plan::new(weights)?;
-    let units = to_units(total, scale)?;
+    largest_remainder(to_units(total, scale)?, &plan)?
+        .into_iter()
+        .map(|units| from_units(units, scale))
+        .collect()
+}
+
+/// `units` split by `plan` by largest remainder (ties to the earlier part, sign symmetry).
+fn largest_remainder(units: i128, plan: &Plan) -> Result<Vec<i128>, SplitError> {
     let magnitude = units.unsigned_abs();
     let mut parts = Vec::with_capacity(plan.weights.len());
     let mut handed_out: u128 = 0;
@@ -128,7 +135,7 @@ pub fn split_amount_by_weights(
         .into_iter()
         .map(|(units_of_part, _)| {
             let signed = i128::try_from(units_of_part).map_err(|_| SplitError::overflow())?;
-            from_units(if units < 0 { -signed } else { signed }, scale)
+            Ok(if units < 0 { -signed } else { signed })
         })
         .collect()
 }
@@ -149,8 +156,10 @@ pub fn split_amount_by_weights(
 /// - each column then lacks a whole number of units `Σ f` (its leftover), and each row may
 ///   take `⌊Σ f⌋` or `⌈Σ f⌉` of them (it must take the floor and may take one more);
 /// - a min-cost flow routes the columns' leftovers to the rows through cells with `f > 0`
-///   (capacity one unit each), first making every row take at least its floor, then
-///   preferring cells with the largest fractional parts (which minimises the total distance
+///   (capacity one unit each), first making every row take at least its floor, then giving
+///   the extra units to the rows largest remainder on the total rounds up (so the rows are
+///   [`split_amount`]'s parts of the total whenever some rounding of the cells has them,
+///   which is nearly always), then preferring cells with the largest fractional parts (which minimises the total distance
 ///   from the exact table), then earlier parts for positive groups and later parts for
 ///   negative ones (so a single column splits exactly as [`split_amount`] does, sign
 ///   symmetry included).
@@ -365,6 +374,14 @@ fn controlled_rounding(groups: &[i128], plan: &Plan) -> Result<Vec<Vec<i128>>, S
         row_extra[p] = i64::from(sum % plan.total != 0);
     }
 
+    // The rows largest remainder gives the total: the parts a plain split of the total
+    // would show, preferred whenever a rounding of the cells can have them.
+    let total = groups
+        .iter()
+        .try_fold(0i128, |sum, g| sum.checked_add(*g))
+        .ok_or_else(SplitError::overflow)?;
+    let rows_first = largest_remainder(total, plan)?;
+
     // Nodes: source, parts, groups, sink.
     let source = 0;
     let part_node = |p: usize| 1 + p;
@@ -373,7 +390,16 @@ fn controlled_rounding(groups: &[i128], plan: &Plan) -> Result<Vec<Vec<i128>>, S
     let mut network = Network::new(sink + 1);
     for p in 0..parts {
         network.add(source, part_node(p), row_floor[p], Cost::MANDATORY);
-        network.add(source, part_node(p), row_extra[p], Cost::ZERO);
+        let floor_units = floors[p]
+            .iter()
+            .try_fold(i128::from(row_floor[p]), |sum, f| sum.checked_add(*f))
+            .ok_or_else(SplitError::overflow)?;
+        let extra = if rows_first[p] > floor_units {
+            Cost::ROWS_FIRST
+        } else {
+            Cost::ZERO
+        };
+        network.add(source, part_node(p), row_extra[p], extra);
     }
     let mut cell_edges = vec![vec![None; groups.len()]; parts];
     for (g, &group) in groups.iter().enumerate() {
@@ -384,10 +410,10 @@ fn controlled_rounding(groups: &[i128], plan: &Plan) -> Result<Vec<Vec<i128>>, S
             }
             let order = if group < 0 { parts - 1 - p } else { p };
             let cost = Cost {
-                mandatory: 0,
                 // `fraction < W ≤ MAX_TOTAL_WEIGHT`, so path sums of these stay far inside i128.
                 fraction: -i128::try_from(fraction).map_err(|_| SplitError::overflow())?,
                 order: i64::try_from(order).map_err(|_| SplitError::overflow())?,
+                ..Cost::ZERO
             };
             cell_edges[p][g] = Some(network.add(part_node(p), group_node(g), 1, cost));
         }
@@ -420,12 +446,16 @@ fn controlled_rounding(groups: &[i128], plan: &Plan) -> Result<Vec<Vec<i128>>, S
 }
 
 /// A flow's cost, compared lexicographically: first how many units the rows' mandatory
-/// floors take (more is better), then the fractional parts of the cells rounded up (larger
-/// is better), then the tie-breaking order. A tuple instead of one weighted integer, so no
-/// weight has to dominate the others numerically and nothing can overflow.
+/// floors take (more is better), then how many rows get the extra unit largest remainder on
+/// the total gives them (more is better: the parts are then exactly a plain split of the
+/// total, when some rounding of the cells allows it), then the fractional parts of the
+/// cells rounded up (larger is better), then the tie-breaking order. A tuple instead of one
+/// weighted integer, so no weight has to dominate the others numerically and nothing can
+/// overflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Cost {
     mandatory: i64,
+    rows_first: i64,
     fraction: i128,
     order: i64,
 }
@@ -433,18 +463,23 @@ struct Cost {
 impl Cost {
     const ZERO: Cost = Cost {
         mandatory: 0,
+        rows_first: 0,
         fraction: 0,
         order: 0,
     };
     const MANDATORY: Cost = Cost {
         mandatory: -1,
-        fraction: 0,
-        order: 0,
+        ..Cost::ZERO
+    };
+    const ROWS_FIRST: Cost = Cost {
+        rows_first: -1,
+        ..Cost::ZERO
     };
 
     fn plus(self, other: Cost) -> Cost {
         Cost {
             mandatory: self.mandatory + other.mandatory,
+            rows_first: self.rows_first + other.rows_first,
             fraction: self.fraction + other.fraction,
             order: self.order + other.order,
         }
@@ -453,6 +488,7 @@ impl Cost {
     fn negated(self) -> Cost {
         Cost {
             mandatory: -self.mandatory,
+            rows_first: -self.rows_first,
             fraction: -self.fraction,
             order: -self.order,
         }

@@ -16,7 +16,8 @@ use crate::{
             bind, evaluate, evaluate_borrowed, group_by, json_path, part_value, truthy, Binding,
             Collections, Env,
         },
-        split::split_amount,
+        shares::PartShares,
+        split::{split_amount, split_table, SplitError},
         EvalError, EvalErrorKind, Value,
     },
     plan::{EntityRef, Flow, Plan, PlanExpr, Step},
@@ -99,6 +100,8 @@ fn evaluate_event(
         vars: Vec::new(),
         documents: Vec::new(),
         shared: Vec::new(),
+        shares: None,
+        splits: 0,
     };
     if !run.triggered()? {
         return Ok(Outcome::NotTriggered);
@@ -119,6 +122,7 @@ enum Control {
 }
 
 /// A document body being filled: the payload and, inside `line { … }`, the current line.
+#[derive(Clone)]
 struct Body<'a> {
     payload: Map<String, Json>,
     entity: Option<&'a Entity>,
@@ -138,6 +142,10 @@ struct Evaluation<'a, 'c> {
     /// Payloads of documents a `let` bound ([`Binding::Written`]) by their index in
     /// `documents`, whose own payload is left empty until [`Evaluation::finish`].
     shared: Vec<(usize, Rc<Map<String, Json>>)>,
+    /// What `part.share(…)` answers in the innermost split being run.
+    shares: Option<PartShares>,
+    /// Splits started so far (each split's parts carry its number).
+    splits: u32,
 }
 
 impl<'a> Evaluation<'a, '_> {
@@ -152,6 +160,7 @@ impl<'a> Evaluation<'a, '_> {
             today: self.cx.today,
             collections: self.cx.collections,
             previous: self.previous,
+            shares: self.shares.as_ref(),
         }
     }
 
@@ -305,22 +314,7 @@ impl<'a> Evaluation<'a, '_> {
                 part,
                 body: steps,
             } => {
-                let total = number(&self.eval(amount)?, "the amount of a split")?;
-                let (shares, labels) = plan_shares(&self.eval(plan)?)?;
-                let parts = split_amount(total, &shares, 2)
-                    .map_err(|e| EvalError::new(EvalErrorKind::BadArgument, e.to_string()))?;
-                for (i, amount) in parts.into_iter().enumerate() {
-                    // Amounts are in a currency with two decimals (øre, cents); see money.md.
-                    self.vars.push((
-                        part.clone(),
-                        part_value(amount, labels[i].clone(), i + 1, shares[i], 2).into(),
-                    ));
-                    let control = self.steps(steps, &format!("{path}/part{}", i + 1), body)?;
-                    self.vars.pop();
-                    if let Control::Stop(reason) = control {
-                        return Ok(Control::Stop(reason));
-                    }
-                }
+                return self.split(amount, plan, part, steps, path, body);
             }
             Step::When {
                 condition,
@@ -412,6 +406,94 @@ impl<'a> Evaluation<'a, '_> {
             .into_iter()
             .map(Binding::Value)
             .collect())
+    }
+
+    /// `split amount by plan as part { … }`: the parts by largest remainder, and every
+    /// `part.share(x)` by controlled rounding over the parts × the amounts the body shares
+    /// (money.md), with each part's amount the sum of its row when those amounts make up
+    /// the total (so a part's lines sum to `part.amount`). The first part runs as a probe
+    /// that learns the amounts; when it shares none, its documents stand as they are.
+    fn split(
+        &mut self,
+        amount: &PlanExpr,
+        plan: &PlanExpr,
+        part: &str,
+        steps: &[Step],
+        path: &str,
+        body: &mut Option<Body<'a>>,
+    ) -> Result<Control, EvalError> {
+        // Amounts are in a currency with two decimals (øre, cents); see money.md.
+        const SCALE: u32 = 2;
+        let split_error = |e: SplitError| EvalError::new(EvalErrorKind::BadArgument, e.to_string());
+        let total = number(&self.eval(amount)?, "the amount of a split")?;
+        let (shares, labels) = plan_shares(&self.eval(plan)?)?;
+        let mut amounts = split_amount(total, &shares, SCALE).map_err(split_error)?;
+        self.splits += 1;
+        let split = self.splits;
+        let part_of = |i: usize, amount: Decimal| {
+            part_value(amount, labels[i].clone(), i + 1, shares[i], SCALE, split)
+        };
+
+        let outer = self.shares.replace(PartShares::probe(split));
+        let (documents, shared) = (self.documents.len(), self.shared.len());
+        let body_before = body.clone();
+        let probed = self.part(part, part_of(0, amounts[0]), steps, path, 1, body)?;
+        let groups = self
+            .shares
+            .take()
+            .map(PartShares::recorded)
+            .unwrap_or_default();
+        let (table, first) = if groups.is_empty() {
+            if let Control::Stop(reason) = probed {
+                self.shares = outer;
+                return Ok(Control::Stop(reason));
+            }
+            (None, 1)
+        } else {
+            self.documents.truncate(documents);
+            self.shared.truncate(shared);
+            *body = body_before;
+            let table = split_table(&groups, &shares, SCALE).map_err(split_error)?;
+            let sum = |cells: &[Decimal]| {
+                cells
+                    .iter()
+                    .try_fold(Decimal::ZERO, |sum, cell| sum.checked_add(*cell))
+            };
+            if sum(&groups) == Some(total) {
+                if let Some(rows) = table.iter().map(|row| sum(row)).collect::<Option<Vec<_>>>() {
+                    amounts = rows;
+                }
+            }
+            (Some(table), 0)
+        };
+        for (i, amount) in amounts.iter().enumerate().skip(first) {
+            self.shares = table
+                .as_ref()
+                .map(|table| PartShares::cells(split, &groups, &table[i]));
+            let control = self.part(part, part_of(i, *amount), steps, path, i + 1, body)?;
+            if let Control::Stop(reason) = control {
+                self.shares = outer;
+                return Ok(Control::Stop(reason));
+            }
+        }
+        self.shares = outer;
+        Ok(Control::Continue)
+    }
+
+    /// Runs a split's body for its part number `number` (from 1).
+    fn part(
+        &mut self,
+        name: &str,
+        value: Value,
+        steps: &[Step],
+        path: &str,
+        number: usize,
+        body: &mut Option<Body<'a>>,
+    ) -> Result<Control, EvalError> {
+        self.vars.push((name.to_string(), value.into()));
+        let control = self.steps(steps, &format!("{path}/part{number}"), body);
+        self.vars.pop();
+        control
     }
 
     /// One line of the document in `body`: its fields go into the entity's lines list.
@@ -624,4 +706,126 @@ pub fn creates(kind: WriteKind) -> bool {
         kind,
         WriteKind::Create | WriteKind::Post | WriteKind::Credit
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use indexmap::IndexMap;
+    use serde_json::json;
+
+    use super::*;
+    use crate::check::testing::{project, PROJECT};
+
+    /// The sales a quote splits into: each sale's part amount (in its reference) and its
+    /// line prices by group.
+    fn sales(quote: Json, payment_plan: &str) -> Vec<(String, Vec<Decimal>)> {
+        let rules = "flow quotes {
+          on winner.Quote
+          split winner.Quote.Total by settings.payment_plan as part {
+            create acc.Sale {
+              party = 1
+              reference = \"{part.amount}\"
+              lines group winner.Quote.Lines by ProductGroup as g {
+                type = \"line\"
+                product = 9000
+                quantity = 1
+                unit_price = part.share(sum(g.Amount))
+              }
+            }
+          }
+        }";
+        let yaml = PROJECT.replace(
+            "payment_plan: [ { share: 20%, label: Forskudd }, { share: 80%, label: Ved levering } ]",
+            payment_plan,
+        );
+        let mut diagnostics = Vec::new();
+        let project = project(&yaml, rules, &mut diagnostics);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let plan = crate::plan::compile(&project);
+        let connectors: HashMap<String, String> = project
+            .config
+            .as_ref()
+            .expect("config")
+            .systems
+            .iter()
+            .map(|(alias, s)| (alias.clone(), s.connector.clone()))
+            .collect();
+        let collections: IndexMap<(String, String), Vec<Json>> = IndexMap::new();
+        let cx = FlowContext {
+            project: "test",
+            plan: &plan,
+            flow: &plan.flows[0],
+            profiles: &project.profiles,
+            connectors: &connectors,
+            today: NaiveDate::from_ymd_opt(2026, 3, 10).expect("date"),
+            collections: &collections,
+        };
+        let documents = match evaluate_record(&cx, "winner.Quote:1", &quote, None) {
+            Ok(Outcome::Documents(documents)) => documents,
+            other => panic!("{other:?}"),
+        };
+        documents
+            .iter()
+            .map(|d| {
+                let prices = d.payload["lines"]
+                    .as_array()
+                    .expect("lines")
+                    .iter()
+                    .map(|l| l["unit_price"].to_string().parse().expect("price"))
+                    .collect();
+                (
+                    d.payload["reference"].as_str().expect("ref").to_string(),
+                    prices,
+                )
+            })
+            .collect()
+    }
+
+    fn quote(groups: &[(&str, &str)]) -> Json {
+        let lines: Vec<Json> = groups
+            .iter()
+            .map(|(group, amount)| json!({ "ProductGroup": group, "Amount": amount }))
+            .collect();
+        let total: Decimal = groups
+            .iter()
+            .map(|(_, a)| a.parse::<Decimal>().expect("amount"))
+            .sum();
+        json!({ "Total": total.to_string(), "Lines": lines })
+    }
+
+    fn d(text: &str) -> Decimal {
+        text.parse().expect("decimal")
+    }
+
+    #[test]
+    fn part_shares_reconcile_parts_and_groups() {
+        let sales = sales(
+            quote(&[("A", "49554.07"), ("B", "18990.00"), ("C", "-3333.33")]),
+            "payment_plan: [ { share: 20%, label: Forskudd }, { share: 80%, label: Ved levering } ]",
+        );
+        assert_eq!(sales.len(), 2);
+        let group_sums: Vec<Decimal> = (0..3).map(|g| sales.iter().map(|s| s.1[g]).sum()).collect();
+        assert_eq!(group_sums, [d("49554.07"), d("18990.00"), d("-3333.33")]);
+        for (amount, prices) in &sales {
+            assert_eq!(prices.iter().sum::<Decimal>(), d(amount), "{sales:?}");
+        }
+        // The parts are the plain split of 65 210.74 by 20 %/80 %.
+        assert_eq!(sales[0].0, "13042.15");
+        assert_eq!(sales[1].0, "52168.59");
+    }
+
+    #[test]
+    fn equal_groups_keep_their_own_cells() {
+        // Two groups of one øre in halves: each part takes one of them, not the same one.
+        let sales = sales(
+            quote(&[("A", "0.01"), ("B", "0.01"), ("C", "0.01")]),
+            "payment_plan: [ { share: 50% }, { share: 50% } ]",
+        );
+        let group_sums: Vec<Decimal> = (0..3).map(|g| sales.iter().map(|s| s.1[g]).sum()).collect();
+        assert_eq!(group_sums, [d("0.01"), d("0.01"), d("0.01")], "{sales:?}");
+        for (amount, prices) in &sales {
+            assert_eq!(prices.iter().sum::<Decimal>(), d(amount), "{sales:?}");
+        }
+        assert_eq!(sales[0].0, "0.02");
+    }
 }
