@@ -297,6 +297,14 @@ pub struct Entity {
     /// unit by `symbol`, a country by `code`), tried in order; empty: only ids.
     #[serde(default)]
     pub found_by: Vec<String>,
+    /// File sources: how the rows of a CSV file become records (one record per key, the
+    /// rows its lines); `None`: one record per row.
+    #[serde(default)]
+    pub rows: Option<Rows>,
+    /// How `settle documents` in a document of this entity reaches the API; `None`: it
+    /// cannot settle anything.
+    #[serde(default)]
+    pub settle: Option<Settle>,
     /// Fields by name.
     pub fields: Fields,
 }
@@ -327,6 +335,66 @@ pub enum Observe {
     Webhook,
     /// Polling lists and comparing snapshots.
     Poll,
+}
+
+/// How a document settles other documents (a voucher registering the payment of invoices):
+/// each settled document becomes an item of one of its list fields.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settle {
+    /// What settling means in this system, for people.
+    #[serde(default)]
+    pub doc: String,
+    /// The entity of the documents it settles (an invoice).
+    pub entity: String,
+    /// The list field each settled document adds an item to.
+    pub list: String,
+    /// The item's fields, each from the first of its sources that is not null: `id` (the
+    /// settled document's id), `settled.<path>` (a field of the settled document as the
+    /// target last returned it) or `line.<path>` (a field of this document's first line).
+    pub item: IndexMap<String, Sources>,
+}
+
+/// How the rows of a CSV file make records: rows with the same `key` column form one record
+/// whose `fields` come from its first row and whose `lines` list holds one item per row.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rows {
+    /// The column whose value names the record a row belongs to.
+    pub key: String,
+    /// Record fields by the column they come from; every row of a record must agree on them.
+    pub fields: IndexMap<String, String>,
+    /// Record fields taken from a system option when their column is missing or empty.
+    #[serde(default)]
+    pub defaults: IndexMap<String, String>,
+    /// The list field the rows become items of.
+    pub lines: String,
+    /// Item fields by the column they come from.
+    pub line_fields: IndexMap<String, String>,
+    /// Columns holding decimal numbers, written with the `decimal_separator` option's
+    /// separator (and maybe spaces between thousands); read as `-1234.50` texts.
+    #[serde(default)]
+    pub numbers: Vec<String>,
+}
+
+/// One value source, or several tried in order.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Sources {
+    /// One source.
+    One(String),
+    /// The first source that gives a value.
+    FirstOf(Vec<String>),
+}
+
+impl Sources {
+    /// The sources in the order they are tried.
+    pub fn all(&self) -> &[String] {
+        match self {
+            Sources::One(source) => std::slice::from_ref(source),
+            Sources::FirstOf(sources) => sources,
+        }
+    }
 }
 
 /// An idempotency key honoured on create.

@@ -23,6 +23,7 @@ use super::{
     compare::{contains, find, update_patch},
     document::{resolve_references, REF},
     names::{names_records, Names},
+    settle::{self, SETTLE},
     RunReport, RuntimeError,
 };
 use crate::{
@@ -328,14 +329,19 @@ async fn deliver_one(to: &Delivery<'_>, intent: &Intent) -> Result<Delivered, Ru
     } = *to;
     // Documents this one refers to must exist in the target first.
     let mut ids: HashMap<String, String> = HashMap::new();
+    let mut responses: HashMap<String, Json> = HashMap::new();
     for dependency in &intent.depends_on {
         match store.intent(dependency).await? {
             Some(Intent {
                 status: IntentStatus::Done,
                 target_id: Some(id),
+                response,
                 ..
             }) => {
                 ids.insert(dependency.clone(), id);
+                if let Some(response) = response {
+                    responses.insert(dependency.clone(), response);
+                }
             }
             Some(Intent {
                 status: IntentStatus::Failed,
@@ -375,6 +381,11 @@ async fn deliver_one(to: &Delivery<'_>, intent: &Intent) -> Result<Delivered, Ru
             return retry_later(store, project, intent, &err).await;
         }
         Err(err) => return fail(store, project, intent, &err.message).await,
+    }
+    if !sink {
+        if let Err(reason) = settle_documents(client, intent, &mut named, &ids, &responses) {
+            return fail(store, project, intent, &reason).await;
+        }
     }
     let Some(mut payload) = resolve_references(&named, &|key| ids.get(key).cloned()) else {
         return Ok(Delivered::Waiting);
@@ -479,6 +490,33 @@ async fn mark_attempted(store: &Store, key: &str) -> Result<(), ConnectorError> 
         message: format!("the state store could not record the attempt: {e}"),
         status: None,
     })
+}
+
+/// `settle …`: the settled documents become items of the list the profile names.
+fn settle_documents(
+    client: &Client,
+    intent: &Intent,
+    payload: &mut Json,
+    ids: &HashMap<String, String>,
+    responses: &HashMap<String, Json>,
+) -> Result<(), String> {
+    let Some(map) = payload.as_object_mut().filter(|m| m.contains_key(SETTLE)) else {
+        return Ok(());
+    };
+    let name = format!("{}.{}", intent.system, intent.entity);
+    let entity = client
+        .profile()
+        .entities
+        .get(&intent.entity)
+        .ok_or_else(|| format!("{name} is not in its connector profile"))?;
+    let written = ids
+        .iter()
+        .map(|(key, id)| {
+            let record = responses.get(key);
+            (key.clone(), settle::Written { id, record })
+        })
+        .collect();
+    settle::apply(entity, &name, map, &written)
 }
 
 /// Whether a credit knows the document it credits.

@@ -351,7 +351,7 @@ impl<'a> Evaluation<'a, '_> {
             Step::Settle { value } => {
                 let json = self.json(value)?;
                 if let Some(body) = body {
-                    body.payload.insert("$settle".into(), json);
+                    body.payload.insert(super::settle::SETTLE.into(), json);
                 }
             }
             Step::Line { body: steps } => return self.line(steps, path, body),

@@ -14,6 +14,7 @@ pub mod flow;
 pub mod names;
 pub mod record;
 pub mod replay;
+pub mod settle;
 pub mod source;
 pub mod validate;
 

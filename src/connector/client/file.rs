@@ -8,13 +8,16 @@
 //!
 //! Lists read everything (a `since` is ignored: changes are found by comparing snapshots),
 //! NDJSON files a page of lines at a time; get and search filter in memory. File sources are
-//! read-only.
+//! read-only. A CSV report with one row per line of a record (a payout and its
+//! transactions) becomes one record per key when the entity says how (`rows`).
+
+mod rows;
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::connector::profile::Entity;
+use crate::connector::profile::{Entity, Rows};
 
 use super::{error::ConnectorError, Client};
 
@@ -49,6 +52,8 @@ pub(super) async fn list(
 pub(super) struct Listing {
     files: std::vec::IntoIter<PathBuf>,
     current: Option<Open>,
+    /// How a CSV file's rows make records, when not one per row.
+    rows: Option<Rows>,
 }
 
 #[derive(Debug)]
@@ -79,6 +84,7 @@ impl Listing {
         Ok(Listing {
             files: files.into_iter(),
             current: None,
+            rows: entity.rows.clone(),
         })
     }
 
@@ -131,6 +137,10 @@ impl Listing {
                     let text = decode(&bytes, client.options.get("encoding"), &path)?;
                     let mut records = Vec::new();
                     parse(&text, format, delimiter(client)?, &path, &mut records)?;
+                    if let (Some(spec), Format::Csv) = (&self.rows, format) {
+                        let option = |name: &str| client.options.get(name).map(str::to_string);
+                        records = rows::group(records, spec, &option, &path.display().to_string())?;
+                    }
                     self.current = Some(Open::Parsed(records.into_iter()));
                 }
             }
