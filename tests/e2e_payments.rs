@@ -193,3 +193,84 @@ fn payments_on(store: &StateStore) {
     assert_eq!(again["report"]["delivered"], 0, "{again:#}");
     assert_eq!(acc.writes(), writes);
 }
+
+#[test]
+fn a_refunded_order_gets_a_credit_note_of_its_invoice() {
+    for store in state_stores() {
+        refund_on(&store);
+    }
+}
+
+fn refund_on(store: &StateStore) {
+    eprintln!("state store: {}", store.backend);
+    let (project, shop, acc) = seeded();
+    run(project.path(), &shop, &acc, store);
+    // Order #1041 was invoiced: its draft and the booked invoice.
+    let drafts = acc.records("InvoiceDraft");
+    let draft = drafts
+        .iter()
+        .find(|d| d["references"]["other"] == "#1041")
+        .expect("the draft of #1041")
+        .clone();
+    // A credit note is a draft invoice in e-conomic: both live at /invoices/drafts, so the
+    // credit note is the draft of #1041 that is not the invoice's.
+    let credit_notes = || -> Vec<Value> {
+        acc.records("CreditNote")
+            .into_iter()
+            .filter(|n| {
+                n["references"]["other"] == "#1041"
+                    && n["draftInvoiceNumber"] != draft["draftInvoiceNumber"]
+            })
+            .collect()
+    };
+    assert!(credit_notes().is_empty());
+
+    // The customer returns everything; the shop refunds the order.
+    assert!(shop.modify(
+        "Order",
+        5830117001_i64,
+        json!({ "financial_status": "refunded" })
+    ));
+    let report = run(project.path(), &shop, &acc, store);
+    let notes = credit_notes();
+    assert_eq!(notes.len(), 1, "{report:#}");
+    let note = &notes[0];
+    // The invoice's customer, recipient, currency, layout and terms, dated the refund's run.
+    for field in ["customer", "currency", "layout", "paymentTerms"] {
+        assert_eq!(note[field], draft[field], "{field}: {note:#}");
+    }
+    // The recipient as far as a draft invoice declares it (the rules wrote the whole
+    // customer record there; the credit copies only what the entity can be written with).
+    let recipient = note["recipient"].as_object().expect("recipient");
+    assert!(recipient.contains_key("name") && recipient.contains_key("vatZone"));
+    for (field, value) in recipient {
+        assert_eq!(value, &draft["recipient"][field], "recipient.{field}");
+    }
+    assert!(recipient.get("balance").is_none());
+    assert_eq!(note["date"], "2026-03-20");
+    // Every line of the invoice, at the negative quantity, the same product and net price.
+    let lines = note["lines"].as_array().expect("credit lines");
+    let invoiced = draft["lines"].as_array().expect("invoice lines");
+    assert_eq!(lines.len(), invoiced.len());
+    for (credit, line) in lines.iter().zip(invoiced) {
+        assert_eq!(credit["product"], line["product"]);
+        assert_eq!(credit["unitNetPrice"], line["unitNetPrice"]);
+        let quantity = |v: &Value| {
+            v.to_string()
+                .trim_matches('"')
+                .parse::<Decimal>()
+                .expect("quantity")
+        };
+        assert_eq!(quantity(&credit["quantity"]), -quantity(&line["quantity"]));
+        assert!(
+            credit.get("totalNetAmount").is_none(),
+            "read-only fields are not copied"
+        );
+    }
+
+    // Quiet: nothing is written again.
+    let writes = acc.writes();
+    let again = run(project.path(), &shop, &acc, store);
+    assert_eq!(again["report"]["delivered"], 0, "{again:#}");
+    assert_eq!(acc.writes(), writes);
+}

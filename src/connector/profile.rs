@@ -48,8 +48,27 @@ pub struct Profile {
     /// Incoming webhooks.
     #[serde(default)]
     pub webhooks: Option<Webhooks>,
+    /// The GraphQL endpoint that entities with a `graphql:<rootField>` path are read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graphql: Option<Graphql>,
     /// Entities by name.
     pub entities: IndexMap<String, Entity>,
+}
+
+/// The GraphQL endpoint of a REST system (Shopify Admin API): entities whose `path` is
+/// `graphql:<rootField>` are listed and read there instead of over REST.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Graphql {
+    /// The endpoint's path relative to `base_url` (`/graphql.json`); `{option}` placeholders
+    /// are filled from the system's options.
+    pub path: String,
+    /// Records asked for per page (`first: N`); default 50.
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    /// Facts about the endpoint (cost limits, versions), for people.
+    #[serde(default)]
+    pub doc: String,
 }
 
 /// Transport kinds.
@@ -301,6 +320,10 @@ pub struct Entity {
     /// rows its lines); `None`: one record per row.
     #[serde(default)]
     pub rows: Option<Rows>,
+    /// How a `credit` of this entity is made from the document it credits; `None`: the
+    /// rules' fields alone.
+    #[serde(default)]
+    pub credit: Option<Credit>,
     /// How `settle documents` in a document of this entity reaches the API; `None`: it
     /// cannot settle anything.
     #[serde(default)]
@@ -353,6 +376,22 @@ pub struct Settle {
     /// settled document's id), `settled.<path>` (a field of the settled document as the
     /// target last returned it) or `line.<path>` (a field of this document's first line).
     pub item: IndexMap<String, Sources>,
+}
+
+/// How a credit (a credit note) is made from the document it credits: the fields it copies
+/// from that document, with the amounts or quantities whose sign it turns.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credit {
+    /// What a credit is in this system, for people.
+    #[serde(default)]
+    pub doc: String,
+    /// Fields copied from the credited document when the rules do not set them (only what
+    /// this entity declares writable, down into lines).
+    pub copy: Vec<String>,
+    /// Paths (`lines.quantity`) whose values are negated in the copy.
+    #[serde(default)]
+    pub negate: Vec<String>,
 }
 
 /// How the rows of a CSV file make records: rows with the same `key` column form one record
@@ -493,6 +532,9 @@ pub struct Field {
     /// Currency field or fixed ISO code of a `money` field.
     #[serde(default)]
     pub currency: Option<String>,
+    /// A `list` that GraphQL returns as a Relay connection (`edges { node { … } }`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub connection: bool,
 }
 
 fn yes() -> bool {

@@ -390,7 +390,8 @@ async fn deliver_one(to: &Delivery<'_>, intent: &Intent) -> Result<Delivered, Ru
     let Some(mut payload) = resolve_references(&named, &|key| ids.get(key).cloned()) else {
         return Ok(Delivered::Waiting);
     };
-    match resolve_credit(store, project, intent, &mut payload).await? {
+    let entity = client.profile().entities.get(&intent.entity);
+    match resolve_credit(store, project, intent, entity, &mut payload).await? {
         Credited::Ready => {}
         Credited::Waiting => return Ok(Delivered::Waiting),
         Credited::Nothing(reason) => return fail(store, project, intent, &reason).await,
@@ -532,11 +533,13 @@ enum Credited {
 /// `credit X for record`: credits the document the same source record produced in the same
 /// system — one of entity `X` when there is one (a credit note of an invoice), else the last
 /// one it produced (the booked invoice after its draft). Its id goes into
-/// `$credit_for.target_id`.
+/// `$credit_for.target_id`, and the fields the profile's `credit` copies from it into the
+/// payload (see [`super::credit`]).
 async fn resolve_credit(
     store: &Store,
     project: &str,
     intent: &Intent,
+    entity: Option<&crate::connector::Entity>,
     payload: &mut Json,
 ) -> Result<Credited, RuntimeError> {
     let Some(credit) = payload.get_mut("$credit_for").and_then(Json::as_object_mut) else {
@@ -567,20 +570,33 @@ async fn resolve_credit(
         .clone()
         .find(|i| i.entity == intent.entity)
         .or_else(|| done.next());
-    match original.and_then(|i| i.target_id.clone()) {
-        Some(id) => {
-            credit.insert("target_id".into(), Json::String(id));
-            credit.insert(
-                "target_entity".into(),
-                Json::String(original.map(|i| i.entity.clone()).unwrap_or_default()),
-            );
-            Ok(Credited::Ready)
-        }
-        None => Ok(Credited::Nothing(format!(
+    let Some((original, id)) = original.and_then(|i| Some((i, i.target_id.clone()?))) else {
+        return Ok(Credited::Nothing(format!(
             "nothing to credit: ledgerlink delivered no {} document for {source}",
             intent.system
-        ))),
+        )));
+    };
+    credit.insert("target_id".into(), Json::String(id));
+    credit.insert(
+        "target_entity".into(),
+        Json::String(original.entity.clone()),
+    );
+    let (Some(entity), Some(map)) = (entity, payload.as_object_mut()) else {
+        return Ok(Credited::Ready);
+    };
+    let Some(spec) = &entity.credit else {
+        return Ok(Credited::Ready);
+    };
+    let mut records = Vec::new();
+    for dependency in &original.depends_on {
+        if let Some(response) = store.intent(dependency).await?.and_then(|i| i.response) {
+            records.push(response);
+        }
     }
+    records.extend(original.response.clone());
+    let credited = super::credit::merged(&records);
+    super::credit::fill(entity, spec, map, &credited);
+    Ok(Credited::Ready)
 }
 
 /// The body sent to a system: the `$` markers (destination, attachments, settlement, credit)

@@ -7,6 +7,7 @@
 //! change reads, compares and writes nothing.
 
 pub mod compare;
+pub mod credit;
 pub mod deliver;
 pub mod document;
 pub mod dry_run;
