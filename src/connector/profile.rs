@@ -320,6 +320,10 @@ pub struct Entity {
     /// rows its lines); `None`: one record per row.
     #[serde(default)]
     pub rows: Option<Rows>,
+    /// When a record of this entity is still a draft that `amend update` may write over;
+    /// `None`: always (the entity is a draft by nature, or the API refuses on its own).
+    #[serde(default)]
+    pub draft: Option<Draft>,
     /// How a `credit` of this entity is made from the document it credits; `None`: the
     /// rules' fields alone.
     #[serde(default)]
@@ -376,6 +380,16 @@ pub struct Settle {
     /// settled document's id), `settled.<path>` (a field of the settled document as the
     /// target last returned it) or `line.<path>` (a field of this document's first line).
     pub item: IndexMap<String, Sources>,
+}
+
+/// A record is a draft while `field` holds one of `values`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Draft {
+    /// The state field.
+    pub field: String,
+    /// The states in which the record may still be written over.
+    pub values: Vec<String>,
 }
 
 /// How a credit (a credit note) is made from the document it credits: the fields it copies

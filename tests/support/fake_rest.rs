@@ -2,6 +2,8 @@
 //! profile's entities, in-memory records with assigned ids and numbers, create validation
 //! (required fields, numeric types, enum values, lengths), idempotency-key replay, search and
 //! changed-since filters, and list pagination exactly as the profile's `pagination` says.
+//! Entities whose path is `graphql:<rootField>` are read with POSTs to the profile's
+//! `graphql.path` (see the GraphQL section below); they never count as writes.
 //!
 //! Everything here is synchronous and runs under the server's lock; the HTTP side (faults, rate
 //! limit, logging, dropped connections) lives in `fake_server.rs`.
@@ -84,6 +86,8 @@ pub(super) enum Route {
     },
     /// The profile's login or token endpoint (`auth.token_url`).
     Token,
+    /// The profile's GraphQL endpoint (`graphql.path`); the entity is named in the query.
+    Graphql,
     /// Nothing of the profile.
     Unknown,
 }
@@ -95,7 +99,7 @@ impl Route {
             Route::Collection { entity, .. }
             | Route::Item { entity, .. }
             | Route::Window { entity, .. } => Some(entity),
-            Route::Token | Route::Unknown => None,
+            Route::Token | Route::Graphql | Route::Unknown => None,
         }
     }
 }
@@ -188,6 +192,8 @@ pub(super) struct Rest {
     prefix: Vec<Seg>,
     routes: Vec<EntityRoute>,
     tokens: Vec<Vec<Seg>>,
+    /// The GraphQL endpoint, as a path template like the entity paths.
+    graphql: Option<Vec<Seg>>,
     collections: HashMap<String, Collection>,
     replays: HashMap<(String, String), Replay>,
     writes: usize,
@@ -238,11 +244,16 @@ impl Rest {
                 tokens.push(full);
             }
         }
+        let graphql = profile
+            .graphql
+            .as_ref()
+            .map(|g| template(&normalise(&g.path)));
         Rest {
             profile,
             prefix,
             routes,
             tokens,
+            graphql,
             collections: HashMap::new(),
             replays: HashMap::new(),
             writes: 0,
@@ -297,9 +308,14 @@ impl Rest {
         self.profile.clone()
     }
 
+    /// The key of an entity's records: its normalised REST path, or its `graphql:` path.
     fn key_of(&self, entity: &str) -> String {
         self.route_of(entity)
             .map(|r| r.key.clone())
+            .or_else(|| {
+                let path = self.profile.entities.get(entity)?.path.as_deref()?;
+                path.starts_with("graphql:").then(|| path.to_string())
+            })
             .unwrap_or_else(|| panic!("entity `{entity}` has no REST path in the profile"))
     }
 
@@ -325,6 +341,13 @@ impl Rest {
     fn route_segs(&self, segs: &[String]) -> Option<Route> {
         if self.tokens.iter().any(|t| match_segs(t, segs).is_some()) {
             return Some(Route::Token);
+        }
+        if self
+            .graphql
+            .as_ref()
+            .is_some_and(|g| match_segs(g, segs).is_some())
+        {
+            return Some(Route::Graphql);
         }
         let mut best: Option<((u8, usize), Route)> = None;
         let mut offer = |rank: (u8, usize), route: Route| {
@@ -444,6 +467,7 @@ impl Rest {
                 ),
                 None,
             ),
+            (Route::Graphql, "POST") => self.graphql(body),
             (Route::Collection { entity, scope }, "GET") => self.list(entity, scope, None, list),
             (
                 Route::Window {
@@ -930,6 +954,116 @@ impl Rest {
         } else {
             Dialect::Plain
         }
+    }
+
+    // ----- GraphQL -------------------------------------------------------------------------
+
+    /// Answers a GraphQL query for the `graphql:` entities: a list `root(first:, after:)` as a
+    /// connection with cursor paging over the stored records, or `node(id:)`. Like a GraphQL
+    /// server, problems with the query are answered 200 with `errors`. The whole stored
+    /// record is answered, whatever the query selects.
+    fn graphql(&self, body: &Value) -> Reply {
+        let Some(call) = body
+            .get("query")
+            .and_then(Value::as_str)
+            .and_then(scan_query)
+        else {
+            return graphql_error("the body has no query with a root field");
+        };
+        let variables = body.get("variables").cloned().unwrap_or(Value::Null);
+        let arg = |name: &str| {
+            call.args
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| argument(v, &variables))
+                .unwrap_or(Value::Null)
+        };
+        if call.root == "node" {
+            return self.graphql_node(&arg("id"), call.fragment.as_deref());
+        }
+        let path = format!("graphql:{}", call.root);
+        let Some((name, entity)) = self
+            .profile
+            .entities
+            .iter()
+            .find(|(_, e)| e.path.as_deref() == Some(path.as_str()))
+        else {
+            return graphql_error(&format!(
+                "Field '{}' doesn't exist on type 'QueryRoot'",
+                call.root
+            ));
+        };
+        if !Self::allows(entity, &[Operation::List]) {
+            return graphql_error(&format!("`{name}` cannot be listed"));
+        }
+        let first = match arg("first").as_u64() {
+            Some(n @ 1..=GRAPHQL_MAX_FIRST) => n as usize,
+            _ => return graphql_error("`first` must be a number from 1 to 250"),
+        };
+        let from = match arg("after") {
+            Value::Null => 0,
+            Value::String(cursor) => match decode_token(&cursor) {
+                Some((offset, _)) => offset,
+                None => return graphql_error(&format!("invalid cursor `{cursor}`")),
+            },
+            other => return graphql_error(&format!("invalid cursor {other}")),
+        };
+        let rows = self.records(name);
+        let edges: Vec<Value> = rows
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take(first)
+            .map(|(i, row)| {
+                json!({
+                    "cursor": encode_token(i + 1, ""),
+                    "node": graphql_shape(&entity.fields, row),
+                })
+            })
+            .collect();
+        let end = from + edges.len();
+        let end_cursor = edges.last().map(|e| e["cursor"].clone());
+        Reply::json(
+            200,
+            json!({ "data": { call.root: {
+                "edges": edges,
+                "pageInfo": { "hasNextPage": end < rows.len(), "endCursor": end_cursor },
+            }}}),
+        )
+    }
+
+    /// `node(id:)`: the record of the fragment's type with that id; `{}` when the id is a
+    /// record of another type (the fragment selects nothing), `null` when there is none.
+    fn graphql_node(&self, id: &Value, type_name: Option<&str>) -> Reply {
+        let Some(id) = id_string(id) else {
+            return graphql_error("`node` needs an `id`");
+        };
+        let mut node = Value::Null;
+        for (name, entity) in &self.profile.entities {
+            let graphql = entity
+                .path
+                .as_deref()
+                .is_some_and(|p| p.starts_with("graphql:"));
+            if !graphql {
+                continue;
+            }
+            let found = self
+                .records(name)
+                .into_iter()
+                .find(|r| id_string(&r[&entity.id]).as_deref() == Some(id.as_str()));
+            match found {
+                Some(record) if type_name == Some(name.as_str()) => {
+                    if !Self::allows(entity, &[Operation::Get]) {
+                        return graphql_error(&format!("`{name}` cannot be read by id"));
+                    }
+                    node = graphql_shape(&entity.fields, &record);
+                    break;
+                }
+                Some(_) => node = json!({}),
+                None => {}
+            }
+        }
+        Reply::json(200, json!({ "data": { "node": node } }))
     }
 
     // ----- direct access for tests ---------------------------------------------------------
@@ -1811,4 +1945,107 @@ fn decode_token(token: &str) -> Option<(usize, String)> {
     let text = String::from_utf8(bytes?).ok()?;
     let (offset, query) = text.split_once('\n')?;
     Some((offset.parse().ok()?, query.to_string()))
+}
+
+// ----- GraphQL ---------------------------------------------------------------------------------
+
+/// The largest `first` Shopify accepts.
+const GRAPHQL_MAX_FIRST: u64 = 250;
+
+/// What the fake reads of a query: its first root field, that field's arguments (as written:
+/// `$name`, a quoted string, a number or `null`) and, for `node`, the inline fragment's type.
+#[derive(Debug, PartialEq)]
+struct GraphqlCall {
+    root: String,
+    args: Vec<(String, String)>,
+    fragment: Option<String>,
+}
+
+/// A tiny scanner, enough for the queries a connector sends: `query Name($a: T) { root(a: $a)
+/// { … } }` or `{ root { … } }`.
+fn scan_query(query: &str) -> Option<GraphqlCall> {
+    let identifier = |text: &str| -> String {
+        text.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let body = query[query.find('{')? + 1..].trim_start();
+    let root = identifier(body);
+    if root.is_empty() {
+        return None;
+    }
+    let rest = body[root.len()..].trim_start();
+    let mut args = Vec::new();
+    if let Some(inner) = rest.strip_prefix('(') {
+        let close = inner.find(')')?;
+        for arg in split_outside_quotes(&inner[..close], ",") {
+            let (name, value) = arg.split_once(':')?;
+            args.push((name.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    let fragment = rest
+        .find("... on ")
+        .map(|at| identifier(&rest[at + "... on ".len()..]))
+        .filter(|name| !name.is_empty());
+    Some(GraphqlCall {
+        root,
+        args,
+        fragment,
+    })
+}
+
+/// An argument's value: a variable from `variables`, else the literal.
+fn argument(text: &str, variables: &Value) -> Value {
+    if let Some(name) = text.strip_prefix('$') {
+        return variables.get(name).cloned().unwrap_or(Value::Null);
+    }
+    if let Some(quoted) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        return Value::String(quoted.to_string());
+    }
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+/// A stored record in the shape a GraphQL server answers it: references as `{id}` objects,
+/// `connection` lists as `{edges: [{node}], pageInfo}` (all items in one page).
+fn graphql_shape(fields: &Fields, record: &Value) -> Value {
+    let Value::Object(map) = record else {
+        return record.clone();
+    };
+    let shaped = map.iter().map(|(name, value)| {
+        let value = match fields.get(name) {
+            Some(field) => graphql_field(field, value),
+            None => value.clone(),
+        };
+        (name.clone(), value)
+    });
+    Value::Object(shaped.collect())
+}
+
+fn graphql_field(field: &Field, value: &Value) -> Value {
+    let reference = |v: &Value| match v {
+        Value::Null | Value::Object(_) => v.clone(),
+        id => json!({ "id": id }),
+    };
+    match (field.r#type, value) {
+        (FieldType::Reference, _) => reference(value),
+        (FieldType::Record, _) => graphql_shape(&field.fields, value),
+        (FieldType::List, Value::Array(items)) => {
+            let items = items.iter().map(|item| match field.item {
+                Some(FieldType::Reference) => reference(item),
+                _ => graphql_shape(&field.fields, item),
+            });
+            if field.connection {
+                let edges: Vec<Value> = items.map(|node| json!({ "node": node })).collect();
+                json!({ "edges": edges, "pageInfo": { "hasNextPage": false } })
+            } else {
+                Value::Array(items.collect())
+            }
+        }
+        _ => value.clone(),
+    }
+}
+
+/// A GraphQL error answer (200, as GraphQL servers answer a bad query).
+fn graphql_error(message: &str) -> Reply {
+    Reply::json(200, json!({ "errors": [{ "message": message }] }))
 }

@@ -134,6 +134,8 @@ pub struct RequestLog {
     pub fault: Option<&'static str>,
     /// The client never got an answer (reset or commit-then-drop).
     pub dropped: bool,
+    /// A POST that only reads: a query to the profile's GraphQL endpoint.
+    pub query_only: bool,
     /// When the request arrived.
     pub at: Instant,
 }
@@ -155,9 +157,9 @@ impl RequestLog {
             .map(|(_, v)| v)
     }
 
-    /// POST, PUT, PATCH or DELETE.
+    /// POST, PUT, PATCH or DELETE, except a GraphQL query.
     pub fn is_write(&self) -> bool {
-        matches!(self.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE")
+        !self.query_only && matches!(self.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE")
     }
 }
 
@@ -528,12 +530,14 @@ async fn serve_request(
         entity: None,
         fault: None,
         dropped: false,
+        query_only: false,
         at: Instant::now(),
     };
     let (route, fault) = {
         let mut s = lock(&state);
         let route = s.rest.route(&entry.path);
         entry.entity = route.entity().map(str::to_string);
+        entry.query_only = matches!(route, Route::Graphql);
         let fault = s.take_fault(&entry.method, &route);
         (route, fault)
     };

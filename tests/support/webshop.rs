@@ -61,3 +61,13 @@ pub fn command(shop: &FakeServer, acc: &FakeServer) -> Command {
         .env("ECONOMIC_AGREEMENT_GRANT_TOKEN", "test-grant");
     command
 }
+
+/// [`seeded`], with the Shopify fake also holding the example's subscription contracts and
+/// their billing attempts (entities Shopify serves over GraphQL only).
+pub fn seeded_with_subscriptions() -> (tempfile::TempDir, FakeServer, FakeServer) {
+    let (project, shop, acc) = seeded();
+    for entity in ["SubscriptionContract", "SubscriptionBillingAttempt"] {
+        shop.seed(entity, fixtures(project.path(), "shop", entity));
+    }
+    (project, shop, acc)
+}

@@ -46,7 +46,14 @@ pub(crate) struct Req {
     pub body: Body,
     /// Safe to send again after it may have reached the server.
     pub repeatable: bool,
+    /// Recognises a 2xx answer that reports throttling in its body (GraphQL `THROTTLED`), so
+    /// it is retried like a 429; `None` for plain REST.
+    pub throttled_when: Option<ThrottleCheck>,
 }
+
+/// Reads a 2xx answer's body: `None` when it is a real answer, `Some(wait)` when the server
+/// refused it for its rate limit, with the wait the body asks for if it says.
+pub(crate) type ThrottleCheck = fn(&[u8]) -> Option<Option<Duration>>;
 
 impl Req {
     /// A GET (repeatable).
@@ -58,6 +65,7 @@ impl Req {
             headers: Vec::new(),
             body: Body::None,
             repeatable: true,
+            throttled_when: None,
         }
     }
 
@@ -70,6 +78,7 @@ impl Req {
             headers: Vec::new(),
             body: Body::Json(body),
             repeatable,
+            throttled_when: None,
         }
     }
 
@@ -187,10 +196,26 @@ impl Http {
             self.stats.calls.fetch_add(1, Ordering::Relaxed);
             let result = self.send_once(req, auth).await;
             drop(permit);
-            if !matches!(&result, Ok(resp) if resp.status == 429) {
+            let body_throttle = match (&result, req.throttled_when) {
+                (Ok(resp), Some(check)) if (200..300).contains(&resp.status) => check(&resp.body),
+                _ => None,
+            };
+            if body_throttle.is_none() && !matches!(&result, Ok(resp) if resp.status == 429) {
                 self.limiter.succeeded();
             }
             let (error, hint, retryable, throttled) = match result {
+                // Throttled in the body of a 200 (GraphQL): the query was not run, so it is
+                // retried like a 429, sharing the system's back-off.
+                Ok(resp) if body_throttle.is_some() => {
+                    self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(system = %self.alias, request = %what, attempt, "throttled");
+                    let error = ConnectorError::transient(format!(
+                        "{what}: throttled{}",
+                        super::suffix(&server_message(&resp.body))
+                    ))
+                    .with_status(resp.status);
+                    (error, body_throttle.flatten(), true, true)
+                }
                 Ok(resp) => {
                     let status = resp.status;
                     tracing::debug!(system = %self.alias, request = %what, status, attempt, "answer");
@@ -201,12 +226,7 @@ impl Http {
                         return Ok(Outcome::Unauthorized(resp));
                     }
                     let body_json = serde_json::from_slice::<Value>(&resp.body).ok();
-                    let server = server_message(&resp.body);
-                    let detail = if server.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {server}")
-                    };
+                    let detail = super::suffix(&server_message(&resp.body));
                     match status {
                         401 | 403 => {
                             return Err(ConnectorError::auth(format!(

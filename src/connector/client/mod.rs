@@ -26,6 +26,7 @@ mod auth;
 pub mod credential;
 pub mod error;
 mod file;
+mod graphql;
 mod http;
 mod json_rpc;
 mod limit;
@@ -377,9 +378,10 @@ impl Client {
         let listing = match &self.backend {
             Backend::Sink(sink) => Listing::Whole(Some(sink.list(entity).await?)),
             Backend::File(_) => Listing::File(file::Listing::new(self, entity, spec)?),
-            Backend::Rest { .. } => {
-                Listing::Rest(rest_json::list_pages(self, entity, spec, since)?)
-            }
+            Backend::Rest { .. } => match graphql::root_field(spec) {
+                Some(root) => Listing::Graphql(graphql::Listing::new(self, entity, spec, root)?),
+                None => Listing::Rest(rest_json::list_pages(self, entity, spec, since)?),
+            },
             Backend::JsonRpc(state) => {
                 Listing::JsonRpc(json_rpc::list_pages(self, state, spec, since).await?)
             }
@@ -402,6 +404,9 @@ impl Client {
                 Ok(records
                     .into_iter()
                     .find(|r| r.get(key).and_then(id_text).as_deref() == Some(id)))
+            }
+            Backend::Rest { .. } if graphql::root_field(spec).is_some() => {
+                graphql::get(self, entity, spec, id).await
             }
             Backend::Rest { .. } => rest_json::get(self, entity, spec, id).await,
             Backend::JsonRpc(state) => json_rpc::get(self, state, spec, id).await,
@@ -557,6 +562,7 @@ pub struct Pages<'c> {
 #[derive(Debug)]
 enum Listing {
     Rest(rest_json::Listing),
+    Graphql(graphql::Listing),
     JsonRpc(json_rpc::Listing),
     File(file::Listing),
     /// Everything already read, handed out as one page.
@@ -570,6 +576,7 @@ impl Pages<'_> {
         loop {
             let page = match &mut self.listing {
                 Listing::Rest(listing) => listing.next_page(self.client).await?,
+                Listing::Graphql(listing) => listing.next_page(self.client, self.spec).await?,
                 Listing::JsonRpc(listing) => {
                     let Backend::JsonRpc(state) = &self.client.backend else {
                         return Ok(None);

@@ -76,7 +76,13 @@ fn entity_path(client: &Client, name: &str, entity: &Entity) -> Result<String, C
             client.profile.name
         ))
     })?;
-    if path.starts_with("graphql:") || path.contains(".asmx") {
+    if path.starts_with("graphql:") {
+        return Err(ConnectorError::config(format!(
+            "entity `{name}` of connector `{}` (`{path}`) is read over GraphQL: only `list` and `get` are supported, not searches or writes",
+            client.profile.name
+        )));
+    }
+    if path.contains(".asmx") {
         return Err(ConnectorError::config(format!(
             "entity `{name}` of connector `{}` (`{path}`) needs a transport that does not exist yet",
             client.profile.name
@@ -88,7 +94,7 @@ fn entity_path(client: &Client, name: &str, entity: &Entity) -> Result<String, C
 }
 
 /// A path or URL made absolute against the base URL.
-fn url(client: &Client, path: &str) -> String {
+pub(super) fn url(client: &Client, path: &str) -> String {
     if path.starts_with("http://") || path.starts_with("https://") {
         return path.to_string();
     }
