@@ -274,3 +274,31 @@ fn refund_on(store: &StateStore) {
     assert_eq!(again["report"]["delivered"], 0, "{again:#}");
     assert_eq!(acc.writes(), writes);
 }
+
+#[test]
+fn a_booked_order_that_changes_is_left_as_sent_and_the_log_says_so() {
+    let store = &state_stores()[0];
+    let (project, shop, acc) = seeded();
+    run(project.path(), &shop, &acc, store);
+    let writes = acc.writes();
+    // Order #1041, invoiced and booked, gets another note and a dearer line in the shop.
+    let mut order = shop
+        .records("Order")
+        .into_iter()
+        .find(|o| o["name"] == "#1041")
+        .expect("order #1041");
+    order["line_items"][0]["price"] = json!("499.00");
+    assert!(shop.modify(
+        "Order",
+        5830117001_i64,
+        json!({ "line_items": order["line_items"] })
+    ));
+    let report = run(project.path(), &shop, &acc, store);
+    assert_eq!(acc.writes(), writes, "amend ignore: nothing written");
+    let said = messages(&report);
+    assert!(
+        said.iter().any(|m| m
+            == "amend ignore: shop.Order:5830117001 changed after its documents were sent; acc.InvoiceDraft left as sent"),
+        "{said:#?}"
+    );
+}

@@ -346,6 +346,99 @@ async fn grouped_mode(tryton: &Tryton, session: &Session, prefix: &str) {
         )
         .await;
     assert_eq!(new_sales.len(), 2, "{new_sales:?}");
+
+    amended_quote(tryton, session, prefix, project.path()).await;
+}
+
+/// `amend update`: quote T-2026-0152 is re-exported after it became orders, its worktop
+/// dearer by 1 000.00. Both sales are still drafts, so both are written over: their lines
+/// are the new shares, summing to the new total. Then one sale is cancelled in Tryton and
+/// the quote changes again: that sale is left with a dead letter saying it is no longer a
+/// draft.
+async fn amended_quote(tryton: &Tryton, session: &Session, prefix: &str, project: &Path) {
+    let quotes_path = project.join("fixtures/winner/Quote.json");
+    let number = format!("{prefix}T-2026-0152");
+    let reference = json!([["reference", "like", format!("winner:{number}:%")]]);
+    let sales_before = session.read("sale.sale", reference.clone(), &["id"]).await;
+    assert_eq!(sales_before.len(), 2, "{sales_before:?}");
+
+    let dearer = |by: Decimal| {
+        let mut quotes = read_quotes(&quotes_path);
+        let quote = quotes
+            .iter_mut()
+            .find(|q| q["Number"] == number)
+            .expect("the quote");
+        let line = &mut quote["Lines"][0];
+        let amount = Decimal::from_str(line["Amount"].as_str().expect("amount")).expect("amount");
+        line["Amount"] = json!((amount + by).to_string());
+        let total = Decimal::from_str(quote["Total"].as_str().expect("total")).expect("total");
+        quote["Total"] = json!((total + by).to_string());
+        let new_total = total + by;
+        write_json(&quotes_path, &Value::Array(quotes));
+        new_total
+    };
+    let total = dearer(Decimal::new(100000, 2));
+    let report = run(project, tryton);
+    assert_eq!(count(&report, "failed"), 0, "{report:#}");
+    let said: Vec<&str> = report["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    assert!(
+        said.iter()
+            .any(|m| m.starts_with("amend update:") && m.contains(&number)),
+        "{said:#?}"
+    );
+    let mut sales = session
+        .read(
+            "sale.sale",
+            reference.clone(),
+            &["reference", "total_amount", "state"],
+        )
+        .await;
+    sales.sort_by_key(|s| s["reference"].as_str().unwrap_or_default().to_string());
+    assert_eq!(sales.len(), 2, "written over, not added: {sales:?}");
+    let totals: Vec<Decimal> = sales.iter().map(|s| decimal(&s["total_amount"])).collect();
+    assert_eq!(totals[0] + totals[1], total, "{sales:?}");
+    assert_eq!(totals, [Decimal::new(220000, 2), Decimal::new(880001, 2)]);
+
+    // Cancelled in Tryton (the workflow button, over RPC), the first sale is no longer a
+    // draft; the next change leaves it and says so.
+    let first_id = sales_before
+        .iter()
+        .map(|s| s["id"].as_i64().expect("id"))
+        .min()
+        .expect("id");
+    session
+        .call(
+            "model.sale.sale.cancel",
+            json!([[first_id], session.context]),
+        )
+        .await;
+    dearer(Decimal::new(50000, 2));
+    let report = run(project, tryton);
+    let failures: Vec<&str> = report["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "failed")
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    assert_eq!(failures.len(), 1, "{report:#}");
+    assert!(
+        failures[0].contains("is no longer a draft (state is `cancelled`)"),
+        "{failures:#?}"
+    );
+    let after = session
+        .read("sale.sale", reference, &["id", "total_amount"])
+        .await;
+    let first = after
+        .iter()
+        .find(|s| s["id"] == first_id)
+        .expect("the confirmed sale");
+    assert_eq!(decimal(&first["total_amount"]), Decimal::new(220000, 2));
 }
 
 /// Summary lines: one line per sale, the summary product, quantity 1, the part's amount. One

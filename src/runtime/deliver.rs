@@ -20,6 +20,7 @@ use std::{
 use serde_json::{Map, Value as Json};
 
 use super::{
+    amend::{AMENDS, AMEND_UPDATE},
     compare::{contains, find, update_patch},
     document::{resolve_references, REF},
     names::{names_records, Names},
@@ -397,7 +398,12 @@ async fn deliver_one(to: &Delivery<'_>, intent: &Intent) -> Result<Delivered, Ru
         Credited::Nothing(reason) => return fail(store, project, intent, &reason).await,
     }
     let body = without_markers(&payload, sink);
-    match send(store, client, intent, &body).await {
+    let sent = if intent.operation == AMEND_UPDATE {
+        amend_update(client, intent, &ids, &body).await
+    } else {
+        send(store, client, intent, &body).await
+    };
+    match sent {
         Ok((id, record)) => {
             store.complete_intent(&intent.key, &id, &record).await?;
             absorb_write(to, intent, &id, &body, &record).await?;
@@ -485,6 +491,56 @@ async fn send(
     Ok((id, created))
 }
 
+/// `amend update`: writes the changed fields over the document the intent amends, whose id
+/// its delivered original gives, once the target still holds it as a draft.
+async fn amend_update(
+    client: &Client,
+    intent: &Intent,
+    ids: &HashMap<String, String>,
+    body: &Json,
+) -> Result<(String, Json), ConnectorError> {
+    let entity = &intent.entity;
+    let original = intent
+        .lookup
+        .as_ref()
+        .and_then(|l| l.get(AMENDS))
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    let id = ids.get(original).cloned().ok_or_else(|| {
+        ConnectorError::permanent(format!("the document {original} it amends has no id"))
+    })?;
+    let record = client.get(entity, &id).await?.ok_or_else(|| {
+        ConnectorError::permanent(format!(
+            "{}.{entity} {id} is gone from the target; nothing to amend",
+            intent.system
+        ))
+    })?;
+    if let Some(draft) = client
+        .profile()
+        .entities
+        .get(entity)
+        .and_then(|e| e.draft.as_ref())
+    {
+        let state = record
+            .get(&draft.field)
+            .and_then(Json::as_str)
+            .unwrap_or_default();
+        if !draft.values.iter().any(|v| v == state) {
+            return Err(ConnectorError::permanent(format!(
+                "{}.{entity} {id} is no longer a draft ({} is `{state}`): amend update leaves it; credit it or change it by hand",
+                intent.system, draft.field
+            )));
+        }
+    }
+    if contains(&record, body) {
+        return Ok((id, record));
+    }
+    let updated = client
+        .update(entity, &id, &update_patch(&record, body))
+        .await?;
+    Ok((id, updated))
+}
+
 async fn mark_attempted(store: &Store, key: &str) -> Result<(), ConnectorError> {
     store.mark_attempted(key).await.map_err(|e| ConnectorError {
         kind: ConnectorErrorKind::Transient,
@@ -550,12 +606,20 @@ async fn resolve_credit(
         .and_then(Json::as_str)
         .unwrap_or_default()
         .to_string();
-    let candidates: Vec<Intent> = store
-        .intents_of_source(project, &source)
-        .await?
-        .into_iter()
-        .filter(|i| i.operation != "credit" && i.system == intent.system)
-        .collect();
+    // `amend credit_and_reissue` names the one document it credits.
+    let named = match credit.get("key").and_then(Json::as_str) {
+        Some(key) => Some(store.intent(key).await?),
+        None => None,
+    };
+    let candidates: Vec<Intent> = match named {
+        Some(found) => found.into_iter().collect(),
+        None => store
+            .intents_of_source(project, &source)
+            .await?
+            .into_iter()
+            .filter(|i| i.operation != "credit" && i.system == intent.system)
+            .collect(),
+    };
     if candidates
         .iter()
         .any(|i| matches!(i.status, IntentStatus::Pending | IntentStatus::Attempted))

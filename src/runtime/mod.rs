@@ -6,6 +6,7 @@
 //! delivery loop ([`deliver`]) sends every pending intent exactly once. A re-run with no source
 //! change reads, compares and writes nothing.
 
+pub mod amend;
 pub mod compare;
 pub mod credit;
 pub mod deliver;
@@ -430,15 +431,15 @@ fn intent(
     }
 }
 
-fn planned(flow: &str, source: &str, document: &Document) -> PlannedWrite {
+fn planned(intent: &NewIntent) -> PlannedWrite {
     PlannedWrite {
-        flow: flow.to_string(),
-        source: source.to_string(),
-        operation: document.operation().to_string(),
-        target: format!("{}.{}", document.target.system, document.target.entity),
-        payload: Json::Object(document.payload.clone()),
-        key: document.key.clone(),
-        lookup: document.lookup.clone(),
+        flow: intent.flow.clone(),
+        source: intent.source.clone(),
+        operation: intent.operation.clone(),
+        target: format!("{}.{}", intent.system, intent.entity),
+        payload: intent.payload.clone(),
+        key: intent.key.clone(),
+        lookup: intent.lookup.clone(),
     }
 }
 

@@ -24,6 +24,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat};
 use serde_json::Value as Json;
 
 use super::{
+    amend,
     flow::{evaluate_deletion, evaluate_record, FlowContext, Outcome},
     hash, intent, log_unreadable, planned, prefetch, progress_bar, record_event, FlowReport,
     Prefetched, RunOptions, RunReport, RuntimeError,
@@ -325,6 +326,12 @@ impl Run<'_> {
                 let cx = self.context(reader.flow, &reader.collections);
                 let outcome =
                     evaluate_record(&cx, &source_name, record, last.as_ref().map(|p| &p.fields));
+                if last.is_some() && matches!(outcome, Ok(Outcome::NotTriggered)) {
+                    let counts = &mut reader.report;
+                    self.amendment(&cx, counts, &source_name, record, &mut step, report)
+                        .await?;
+                    continue;
+                }
                 let again = self.outcome(
                     &cx,
                     &mut reader.report,
@@ -373,6 +380,72 @@ impl Run<'_> {
         Ok(again_from)
     }
 
+    /// A changed record whose trigger did not fire again: when the flow made documents of it
+    /// before, they are amended by the flow's `amend` policy (see [`super::amend`]).
+    async fn amendment(
+        &self,
+        cx: &FlowContext<'_>,
+        counts: &mut FlowReport,
+        source_name: &str,
+        record: &Json,
+        step: &mut SourceStep,
+        report: &mut RunReport,
+    ) -> Result<(), RuntimeError> {
+        let Some(store) = self.store else {
+            return Ok(());
+        };
+        let flow = &cx.flow.name;
+        let existing: Vec<_> = store
+            .intents_of_source(self.name, source_name)
+            .await?
+            .into_iter()
+            .filter(|i| &i.flow == flow)
+            .collect();
+        if existing.is_empty() {
+            return Ok(());
+        }
+        let documents = match evaluate_record(cx, source_name, record, None) {
+            Ok(Outcome::Documents(documents)) => documents,
+            // It no longer fires the flow at all (a quote no longer accepted): what was sent
+            // stays, as under `ignore`.
+            Ok(_) => return Ok(()),
+            Err(err) => {
+                counts.failed += 1;
+                step.events.push(record_event(
+                    self.name,
+                    flow,
+                    source_name,
+                    EventKind::Failed,
+                    format!("{source_name} changed and could not be evaluated again: {err}"),
+                ));
+                return Ok(());
+            }
+        };
+        let policy = amend::Policy::named(&cx.flow.amend);
+        let make = |document: &super::document::Document| {
+            intent(self.name, flow, source_name, document, cx)
+        };
+        let amendment = amend::amend(policy, source_name, &documents, &existing, &make);
+        counts.documents += amendment.intents.len();
+        for intent in amendment.intents {
+            if self.options.dry_run {
+                report.planned.push(planned(&intent));
+            }
+            step.intents.push(intent);
+        }
+        if let Some(message) = amendment.message {
+            counts.triggered += 1;
+            step.events.push(record_event(
+                self.name,
+                flow,
+                source_name,
+                EventKind::Info,
+                message,
+            ));
+        }
+        Ok(())
+    }
+
     /// Adds what a flow made of a record to `step` and the flow's report; returns whether the
     /// record must be evaluated again on the next run (it failed, or a `require` holds it).
     fn outcome(
@@ -404,11 +477,11 @@ impl Run<'_> {
                 counts.triggered += 1;
                 counts.documents += documents.len();
                 for document in &documents {
+                    let intent = intent(self.name, flow, source_name, document, cx);
                     if self.options.dry_run {
-                        report.planned.push(planned(flow, source_name, document));
+                        report.planned.push(planned(&intent));
                     }
-                    step.intents
-                        .push(intent(self.name, flow, source_name, document, cx));
+                    step.intents.push(intent);
                 }
                 false
             }
