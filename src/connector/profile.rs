@@ -320,6 +320,13 @@ pub struct Entity {
     /// rows its lines); `None`: one record per row.
     #[serde(default)]
     pub rows: Option<Rows>,
+    /// How `post … to <destination>` reaches the API: a field set per destination; `None`:
+    /// only the entity's first destination, which needs nothing sent.
+    #[serde(default)]
+    pub destination: Option<DestinationField>,
+    /// The binary field `attach file` fills; `None`: the entity takes no attachments.
+    #[serde(default)]
+    pub attachment: Option<AttachmentField>,
     /// When a record of this entity is still a draft that `amend update` may write over;
     /// `None`: always (the entity is a draft by nature, or the API refuses on its own).
     #[serde(default)]
@@ -380,6 +387,25 @@ pub struct Settle {
     /// settled document's id), `settled.<path>` (a field of the settled document as the
     /// target last returned it) or `line.<path>` (a field of this document's first line).
     pub item: IndexMap<String, Sources>,
+}
+
+/// `post … to d` sets `field` to `values[d]` (24SevenOffice: `DirectLedger`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationField {
+    /// The field.
+    pub field: String,
+    /// Its value per destination.
+    pub values: IndexMap<String, serde_json::Value>,
+}
+
+/// `attach file` puts the file into `field` as `{file_name, content_type, base64}`; the
+/// transport sends it as the system wants (inline, or uploaded after the record is saved).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentField {
+    /// The binary field.
+    pub field: String,
 }
 
 /// A record is a draft while `field` holds one of `values`.

@@ -85,6 +85,7 @@ codes! {
     UNREACHABLE_BRANCH = "LL403", "unreachable-branch", Warning;
     FLOW_CYCLE = "LL404", "flow-cycle", Error;
     FLOW_WITHOUT_SOURCE = "LL405", "flow-without-source", Error;
+    TARGET_CANNOT_TAKE = "LL406", "target-cannot-take", Error;
     LITERAL_CREDENTIAL = "LL501", "literal-credential", Error;
     UNUSED_TABLE = "LL502", "unused-table", Warning;
     UNUSED_SETTING = "LL503", "unused-setting", Warning;

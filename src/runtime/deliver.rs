@@ -24,6 +24,7 @@ use super::{
     compare::{contains, find, update_patch},
     document::{resolve_references, REF},
     names::{names_records, Names},
+    post,
     settle::{self, SETTLE},
     RunReport, RuntimeError,
 };
@@ -397,6 +398,12 @@ async fn deliver_one(to: &Delivery<'_>, intent: &Intent) -> Result<Delivered, Ru
         Credited::Waiting => return Ok(Delivered::Waiting),
         Credited::Nothing(reason) => return fail(store, project, intent, &reason).await,
     }
+    if let (false, Some(entity), Some(map)) = (sink, entity, payload.as_object_mut()) {
+        let name = format!("{}.{}", intent.system, intent.entity);
+        if let Err(reason) = post::apply(entity, &name, &intent.key, map) {
+            return fail(store, project, intent, &reason).await;
+        }
+    }
     let body = without_markers(&payload, sink);
     let sent = if intent.operation == AMEND_UPDATE {
         amend_update(client, intent, &ids, &body).await
@@ -664,8 +671,8 @@ async fn resolve_credit(
 }
 
 /// The body sent to a system: the `$` markers (destination, attachments, settlement, credit)
-/// stay in documents written to a local sink, and are left out of API calls until their
-/// per-system handling exists (#5).
+/// stay in documents written to a local sink; for API calls they have become fields by now
+/// (`post`, `settle`, `credit`), and what is left of them is not sent.
 fn without_markers(payload: &Json, keep: bool) -> Json {
     if keep {
         return payload.clone();

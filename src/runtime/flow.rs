@@ -345,7 +345,7 @@ impl<'a> Evaluation<'a, '_> {
             Step::Attach { value } => {
                 let json = self.json(value)?;
                 if let Some(body) = body {
-                    push(&mut body.payload, "$attachments", json);
+                    push(&mut body.payload, super::post::ATTACHMENTS, json);
                 }
             }
             Step::Settle { value } => {
@@ -574,7 +574,7 @@ impl<'a> Evaluation<'a, '_> {
             None => None,
         };
         if let Some(d) = &destination {
-            payload.insert("$destination".into(), Json::String(d.clone()));
+            payload.insert(super::post::DESTINATION.into(), Json::String(d.clone()));
         }
         // Every write kind may create its record (upsert and ensure when it is missing); a
         // credit takes what it does not set from the document it credits, at delivery.

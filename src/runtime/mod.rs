@@ -14,6 +14,7 @@ pub mod document;
 pub mod dry_run;
 pub mod flow;
 pub mod names;
+pub mod post;
 pub mod record;
 pub mod replay;
 pub mod settle;

@@ -16,6 +16,7 @@ pub mod project_file;
 pub mod read_only_field_written;
 pub mod split_shares_not_100;
 pub mod table_file;
+pub mod target_cannot_take;
 pub mod two_way_over_expression;
 pub mod type_mismatch;
 pub mod unknown_connector;
@@ -58,6 +59,7 @@ pub static RULES: &[&dyn Rule] = &[
     &unreachable_branch::UnreachableBranch,
     &flow_cycle::FlowCycle,
     &flow_without_source::FlowWithoutSource,
+    &target_cannot_take::TargetCannotTake,
     &literal_credential::LiteralCredential,
     &unused_table::UnusedTable,
     &unused_setting::UnusedSetting,
