@@ -147,8 +147,13 @@ fn write_json(path: &Path, value: &Value) {
 /// Runs the project once against Tryton; returns the JSON summary. The exit code must be
 /// what docs/cli.md says: 0, or 1 when a document failed.
 fn run(project: &Path, tryton: &Tryton) -> Value {
+    run_as(project, tryton, "--once")
+}
+
+/// [`run`] as `--once` or `--dry-run`.
+fn run_as(project: &Path, tryton: &Tryton, mode: &str) -> Value {
     let output = Command::new(ledgerlink_bin())
-        .args(["run", "--once", "--format", "json", "--today", "2026-03-10"])
+        .args(["run", mode, "--format", "json", "--today", "2026-03-10"])
         .arg(project)
         .env("LEDGERLINK_ENDPOINT_ACC", &tryton.url)
         .env("TRYTON_USER", &tryton.user)
@@ -193,6 +198,46 @@ async fn kitchen_quotes_against_tryton() {
 /// with the customer's new address updates the party's address.
 async fn grouped_mode(tryton: &Tryton, session: &Session, prefix: &str) {
     let project = project(prefix, "grouped");
+
+    // A dry run first: the sales it would create, their lines and amounts, and nothing
+    // written to Tryton.
+    let preview = run_as(project.path(), tryton, "--dry-run");
+    let planned: Vec<&Value> = preview["report"]["planned"]
+        .as_array()
+        .expect("planned writes")
+        .iter()
+        .filter(|w| w["target"] == "acc.Sale")
+        .collect();
+    assert_eq!(planned.len(), 4, "{preview:#}");
+    let part_total = |reference: &str| -> Decimal {
+        let sale = planned
+            .iter()
+            .find(|w| w["payload"]["reference"] == reference)
+            .unwrap_or_else(|| panic!("no planned sale {reference}"));
+        sale["payload"]["lines"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .map(|l| Decimal::from_str(&l["unit_price"].to_string()).expect("price"))
+            .sum()
+    };
+    assert_eq!(
+        part_total(&format!("winner:{prefix}T-2026-0147:1")),
+        Decimal::new(2094115, 2)
+    );
+    assert_eq!(
+        part_total(&format!("winner:{prefix}T-2026-0147:2")),
+        Decimal::new(8376458, 2)
+    );
+    let written = session
+        .read(
+            "sale.sale",
+            json!([["reference", "like", format!("winner:{prefix}%")]]),
+            &["id"],
+        )
+        .await;
+    assert!(written.is_empty(), "a dry run wrote: {written:?}");
+
     let first = run(project.path(), tryton);
     assert_eq!(count(&first, "failed"), 0, "{first:#}");
 
