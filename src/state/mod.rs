@@ -59,8 +59,14 @@ use sqlx::{Any, AnyConnection, AnyPool, Connection, Row, SqlSafeStr, Transaction
 /// The migrations, embedded at compile time: (version, description, SQL). Versions and
 /// descriptions follow the file names `migrations/<version>_<description>.sql`, so checksums
 /// are the ones `sqlx migrate` and `sqlx::migrate!()` would record.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/0001_init.sql")),
+    (
+        2,
+        "intents_by_source",
+        include_str!("../../migrations/0002_intents_by_source.sql"),
+    ),
+];
 
 /// Run on every new SQLite connection: wait up to 30 s for another writer instead of failing,
 /// and sync every commit to disk (also in WAL mode), so a committed intent survives power loss.
