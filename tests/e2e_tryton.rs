@@ -171,6 +171,17 @@ fn run_as(project: &Path, tryton: &Tryton, mode: &str) -> Value {
     summary
 }
 
+/// The export-log messages of a run's events of `kind` (`failed`, `info`, …).
+fn messages<'r>(report: &'r Value, kind: &str) -> Vec<&'r str> {
+    report["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .filter_map(|e| e["message"].as_str())
+        .collect()
+}
+
 /// A count of the run's summary (`delivered`, `failed`).
 fn count(summary: &Value, what: &str) -> u64 {
     summary["report"][what]
@@ -425,12 +436,7 @@ async fn amended_quote(tryton: &Tryton, session: &Session, prefix: &str, project
     let total = dearer(Decimal::new(100000, 2));
     let report = run(project, tryton);
     assert_eq!(count(&report, "failed"), 0, "{report:#}");
-    let said: Vec<&str> = report["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter_map(|e| e["message"].as_str())
-        .collect();
+    let said = messages(&report, "info");
     assert!(
         said.iter()
             .any(|m| m.starts_with("amend update:") && m.contains(&number)),
@@ -464,13 +470,7 @@ async fn amended_quote(tryton: &Tryton, session: &Session, prefix: &str, project
         .await;
     dearer(Decimal::new(50000, 2));
     let report = run(project, tryton);
-    let failures: Vec<&str> = report["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter(|e| e["kind"] == "failed")
-        .filter_map(|e| e["message"].as_str())
-        .collect();
+    let failures = messages(&report, "failed");
     assert_eq!(failures.len(), 1, "{report:#}");
     assert!(
         failures[0].contains("is no longer a draft (state is `cancelled`)"),
@@ -482,7 +482,7 @@ async fn amended_quote(tryton: &Tryton, session: &Session, prefix: &str, project
     let first = after
         .iter()
         .find(|s| s["id"] == first_id)
-        .expect("the confirmed sale");
+        .expect("the cancelled sale");
     assert_eq!(decimal(&first["total_amount"]), Decimal::new(220000, 2));
 }
 
@@ -502,13 +502,7 @@ async fn summary_mode(tryton: &Tryton, session: &Session, prefix: &str) {
 
     let report = run(project.path(), tryton);
     assert_eq!(count(&report, "delivered"), 4, "{report:#}");
-    let failures: Vec<&str> = report["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter(|e| e["kind"] == "failed")
-        .filter_map(|e| e["message"].as_str())
-        .collect();
+    let failures = messages(&report, "failed");
     assert_eq!(failures.len(), 4, "{failures:#?}");
     assert!(
         failures[0].contains("no acc.Country has code `ZZ`"),
