@@ -434,6 +434,22 @@ async fn amended_quote(tryton: &Tryton, session: &Session, prefix: &str, project
         new_total
     };
     let total = dearer(Decimal::new(100000, 2));
+    // A dry run shows the two amendments and writes nothing.
+    let preview = run_as(project, tryton, "--dry-run");
+    let amendments: Vec<&Value> = preview["report"]["planned"]
+        .as_array()
+        .expect("planned")
+        .iter()
+        .filter(|w| w["operation"] == "amend")
+        .collect();
+    assert_eq!(amendments.len(), 2, "{preview:#}");
+    assert!(amendments.iter().all(|w| w["target"] == "acc.Sale"));
+    let untouched = session
+        .read("sale.sale", reference.clone(), &["total_amount"])
+        .await;
+    let before: Decimal = untouched.iter().map(|s| decimal(&s["total_amount"])).sum();
+    assert_eq!(before, total - Decimal::new(100000, 2), "a dry run wrote");
+
     let report = run(project, tryton);
     assert_eq!(count(&report, "failed"), 0, "{report:#}");
     let said = messages(&report, "info");

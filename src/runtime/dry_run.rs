@@ -205,7 +205,8 @@ async fn one(
         out
     };
     let lookup = match (&write.lookup, write.operation.as_str()) {
-        (Some(lookup), "upsert" | "ensure" | "update") => lookup,
+        // An amendment (`amend update`) writes over the record its original was sent as.
+        (Some(lookup), "upsert" | "ensure" | "update" | super::amend::AMEND_UPDATE) => lookup,
         (_, "create" | "post" | "credit") => {
             preview.reason = format!("{} always makes a new record", write.operation);
             preview.changes = all_fields();
