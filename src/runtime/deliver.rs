@@ -384,15 +384,15 @@ async fn deliver_one(to: &Delivery<'_>, intent: &Intent) -> Result<Delivered, Ru
         }
         Err(err) => return fail(store, project, intent, &err.message).await,
     }
+    let entity = client.profile().entities.get(&intent.entity);
     if !sink {
-        if let Err(reason) = settle_documents(client, intent, &mut named, &ids, &responses) {
+        if let Err(reason) = settle_documents(entity, intent, &mut named, &ids, &responses) {
             return fail(store, project, intent, &reason).await;
         }
     }
     let Some(mut payload) = resolve_references(&named, &|key| ids.get(key).cloned()) else {
         return Ok(Delivered::Waiting);
     };
-    let entity = client.profile().entities.get(&intent.entity);
     match resolve_credit(store, project, intent, entity, &mut payload).await? {
         Credited::Ready => {}
         Credited::Waiting => return Ok(Delivered::Waiting),
@@ -558,7 +558,7 @@ async fn mark_attempted(store: &Store, key: &str) -> Result<(), ConnectorError> 
 
 /// `settle …`: the settled documents become items of the list the profile names.
 fn settle_documents(
-    client: &Client,
+    entity: Option<&crate::connector::Entity>,
     intent: &Intent,
     payload: &mut Json,
     ids: &HashMap<String, String>,
@@ -568,11 +568,7 @@ fn settle_documents(
         return Ok(());
     };
     let name = format!("{}.{}", intent.system, intent.entity);
-    let entity = client
-        .profile()
-        .entities
-        .get(&intent.entity)
-        .ok_or_else(|| format!("{name} is not in its connector profile"))?;
+    let entity = entity.ok_or_else(|| format!("{name} is not in its connector profile"))?;
     let written = ids
         .iter()
         .map(|(key, id)| {
