@@ -814,6 +814,55 @@ mod tests {
         assert_eq!(sales[1].0, "52168.59");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 150, ..Default::default() })]
+
+        /// Through the flow (probe, then every part with its row): each group's shares sum to
+        /// the group, each sale's lines to its part amount, the parts to the total, and every
+        /// line is within one øre of its exact share — equal and negative groups included.
+        #[test]
+        fn split_lines_reconcile_both_ways(
+            cents in proptest::collection::vec(
+                proptest::prop_oneof![-5_000i64..20_000, proptest::strategy::Just(1i64), proptest::strategy::Just(-1i64)],
+                1..=6,
+            ),
+            equal in proptest::bool::ANY,
+            plan in 0usize..4,
+        ) {
+            let mut cents = cents;
+            if equal {
+                let first = cents[0];
+                cents.iter_mut().for_each(|c| *c = first);
+            }
+            let (shares, yaml): (Vec<Decimal>, &str) = match plan {
+                0 => (vec![d("20"), d("80")], "payment_plan: [ { share: 20% }, { share: 80% } ]"),
+                1 => (vec![d("33.33"), d("33.33"), d("33.34")], "payment_plan: [ { share: 33.33% }, { share: 33.33% }, { share: 33.34% } ]"),
+                2 => (vec![d("10"), d("20"), d("30"), d("40")], "payment_plan: [ { share: 10% }, { share: 20% }, { share: 30% }, { share: 40% } ]"),
+                _ => (vec![d("50"), d("50")], "payment_plan: [ { share: 50% }, { share: 50% } ]"),
+            };
+            let amounts: Vec<Decimal> = cents.iter().map(|c| Decimal::new(*c, 2)).collect();
+            let names: Vec<String> = (0..amounts.len()).map(|i| format!("G{i}")).collect();
+            let texts: Vec<String> = amounts.iter().map(Decimal::to_string).collect();
+            let groups: Vec<(&str, &str)> = names.iter().map(String::as_str).zip(texts.iter().map(String::as_str)).collect();
+            let sales = sales(quote(&groups), yaml);
+            proptest::prop_assert_eq!(sales.len(), shares.len());
+            let total: Decimal = amounts.iter().sum();
+            let parts: Decimal = sales.iter().map(|(amount, _)| d(amount)).sum();
+            proptest::prop_assert_eq!(parts, total);
+            for (p, (amount, prices)) in sales.iter().enumerate() {
+                proptest::prop_assert_eq!(prices.iter().sum::<Decimal>(), d(amount));
+                for (g, price) in prices.iter().enumerate() {
+                    let exact = amounts[g] * shares[p] / Decimal::ONE_HUNDRED;
+                    proptest::prop_assert!((*price - exact).abs() < d("0.01"), "{price} vs {exact}");
+                }
+            }
+            for (g, amount) in amounts.iter().enumerate() {
+                let column: Decimal = sales.iter().map(|(_, prices)| prices[g]).sum();
+                proptest::prop_assert_eq!(column, *amount);
+            }
+        }
+    }
+
     #[test]
     fn equal_groups_keep_their_own_cells() {
         // Two groups of one øre in halves: each part takes one of them, not the same one.
